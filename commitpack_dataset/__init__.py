@@ -1,0 +1,1 @@
+"""commitpack_dataset."""

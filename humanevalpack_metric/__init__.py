@@ -1,0 +1,1 @@
+"""humanevalpack_metric."""

@@ -1,0 +1,1 @@
+"""octo_trainer."""
