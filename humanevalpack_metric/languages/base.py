@@ -65,7 +65,12 @@ class Language:
             tool.path()
 
     def prepare(self, cache_dir: Path) -> None:
-        """One-time, idempotent toolchain warm-up; results live under ``cache_dir``."""
+        """One-time, idempotent toolchain warm-up; results live under ``cache_dir``.
+
+        Called once per process before :meth:`execute`; remember ``cache_dir`` on ``self``.
+        Must be safe when several processes prepare the same ``cache_dir`` (lock or atomic
+        rename) and fast when already done."""
+        self.cache_dir = cache_dir
 
     def sandbox_ro_paths(self, cache_dir: Path) -> list[Path]:
         """Host paths (caches, prebuilt deps) the sandbox must expose read-only."""
@@ -80,4 +85,10 @@ class Language:
         return candidate + "\n" + reference
 
     def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
+        """Run one program. Called concurrently from several worker threads: keep per-thread
+        state (compile servers, warm interpreters) in ``threading.local`` and free it in
+        :meth:`close`. ``workdir`` is empty, private to this program, and removed afterwards."""
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop any long-lived helper processes this language started."""
