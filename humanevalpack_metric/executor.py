@@ -1,0 +1,256 @@
+"""Scheduling: run many programs of one language in parallel sandboxes, each exactly once.
+
+- Toolchain work happens once per executor and language (``Language.prepare``), cached on disk.
+- Identical programs run once: outcomes are cached by (language, mode, timeout, program text),
+  in memory and optionally in a JSONL file that makes long evaluations resumable.
+- Every worker thread has its own :class:`~humanevalpack_metric.sandbox.Sandbox` (its own slot)
+  and every program its own throwaway directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from . import settings
+from .languages import Language, get_language
+from .outcome import Outcome, Status
+from .sandbox import Sandbox
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunStats:
+    """What one :meth:`Executor.run` call did, for logs and reports."""
+
+    language: str
+    programs: int = 0
+    unique: int = 0
+    cache_hits: int = 0
+    executed: int = 0
+    prepare_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    status_counts: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class ResultCache:
+    """Outcomes keyed by program hash; optionally persisted as append-only JSONL (resumable)."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self._memory: dict[str, Outcome] = {}
+        self._lock = threading.Lock()
+        self.path = Path(path) if path else None
+        if self.path and self.path.exists():
+            with self.path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        row = json.loads(line)
+                        self._memory[row["key"]] = Outcome.from_dict(row)
+                    except (json.JSONDecodeError, KeyError, ValueError):
+                        continue  # a torn last line from an interrupted run
+        self._handle = None
+
+    def get(self, key: str) -> Outcome | None:
+        return self._memory.get(key)
+
+    def put(self, key: str, outcome: Outcome) -> None:
+        with self._lock:
+            self._memory[key] = outcome
+            if self.path is None or outcome.status is Status.ERROR:
+                return
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(json.dumps({"key": key, **outcome.to_dict(),
+                                           "detail": outcome.detail[:2000]}) + "\n")
+            self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+
+def program_key(language: str, corrected: bool, timeout: float, program: str) -> str:
+    digest = hashlib.sha256()
+    for part in (language, "corrected" if corrected else "faithful", repr(float(timeout)), program):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class Executor:
+    """Runs programs for the HumanEvalPack languages.
+
+    Args:
+        num_workers: parallel sandboxes (default: the number of CPU cores).
+        cache_dir: toolchain caches (prebuilt crates, precompiled headers, Go build cache...).
+        corrected: fix the documented reference-data bugs instead of reproducing them.
+        sandbox_mode: ``"auto"`` (bubblewrap when it works, else rlimits with a warning),
+            ``"bwrap"`` (require it) or ``"rlimit"``.
+        results_path: JSONL file of outcomes; an interrupted evaluation resumes from it.
+        progress: show a progress bar.
+    """
+
+    def __init__(
+        self,
+        num_workers: int | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        corrected: bool = False,
+        sandbox_mode: str = "auto",
+        results_path: str | os.PathLike | None = None,
+        progress: bool = True,
+    ):
+        self.num_workers = max(1, int(num_workers or os.cpu_count() or 1))
+        self.cache_dir = Path(cache_dir) if cache_dir else settings.cache_dir() / "toolchains"
+        self.corrected = corrected
+        self.sandbox_mode = sandbox_mode
+        self.cache = ResultCache(results_path)
+        self.progress = progress
+        self._languages: dict[str, Language] = {}
+        self._sandboxes: dict[tuple[str, int], Sandbox] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for language in self._languages.values():
+            language.close()
+        self._languages.clear()
+        self.cache.close()
+
+    def language(self, name: str) -> Language:
+        """The prepared language (toolchain checked and warmed once per executor)."""
+        lang = get_language(name, corrected=self.corrected)
+        with self._lock:
+            if lang.name not in self._languages:
+                lang.check_toolchain()
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                lang.prepare(self.cache_dir / lang.name)
+                self._languages[lang.name] = lang
+            return self._languages[lang.name]
+
+    def _sandbox(self, lang: Language, slot: int) -> Sandbox:
+        key = (lang.name, slot)
+        with self._lock:
+            if key not in self._sandboxes:
+                ro = [str(p) for p in lang.sandbox_ro_paths(self.cache_dir / lang.name)]
+                kwargs = {"ro_binds": ro, "mode": self.sandbox_mode}
+                if "slot" in inspect.signature(Sandbox.__init__).parameters:
+                    kwargs["slot"] = slot
+                self._sandboxes[key] = Sandbox(**kwargs)
+            return self._sandboxes[key]
+
+    # -- running --------------------------------------------------------------------------
+    def run(
+        self,
+        language: str,
+        programs: Sequence[str],
+        timeout: float | None = None,
+        desc: str | None = None,
+    ) -> tuple[list[Outcome], RunStats]:
+        """Run every program once (duplicates share one run); outcomes in input order."""
+        start = time.monotonic()
+        lang = self.language(language)
+        stats = RunStats(language=lang.name, programs=len(programs),
+                         prepare_seconds=time.monotonic() - start)
+        timeout = float(timeout if timeout is not None else lang.default_timeout)
+        keys = [program_key(lang.name, self.corrected, timeout, p) for p in programs]
+        todo: dict[str, str] = {}
+        for key, program in zip(keys, programs):
+            if key not in todo and self.cache.get(key) is None:
+                todo[key] = program
+        stats.unique = len(set(keys))
+        stats.cache_hits = stats.unique - len(todo)
+        stats.executed = len(todo)
+        if todo:
+            self._execute_all(lang, todo, timeout, desc or f"humanevalpack {lang.name}")
+        outcomes = [self.cache.get(key) for key in keys]
+        for outcome in outcomes:
+            stats.status_counts[outcome.status.value] = (
+                stats.status_counts.get(outcome.status.value, 0) + 1)
+        stats.wall_seconds = time.monotonic() - start
+        return outcomes, stats
+
+    def _execute_all(self, lang: Language, todo: dict[str, str], timeout: float, desc: str) -> None:
+        root = Path(tempfile.mkdtemp(prefix=f"octopack-{lang.name}-"))
+        os.chmod(root, 0o755)
+        slots = list(range(self.num_workers))
+        slot_lock = threading.Lock()
+
+        def work(item: tuple[str, str]) -> None:
+            key, program = item
+            with slot_lock:
+                slot = slots.pop()
+            try:
+                self.cache.put(key, self._execute_one(lang, program, root, slot, timeout))
+            finally:
+                with slot_lock:
+                    slots.append(slot)
+
+        try:
+            with ThreadPoolExecutor(max_workers=self.num_workers) as pool:
+                futures = [pool.submit(work, item) for item in todo.items()]
+                bar = _progress(len(futures), desc, self.progress)
+                for future in as_completed(futures):
+                    future.result()
+                    bar.update(1)
+                bar.close()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def _execute_one(self, lang: Language, program: str, root: Path, slot: int,
+                     timeout: float) -> Outcome:
+        workdir = Path(tempfile.mkdtemp(dir=root))
+        os.chmod(workdir, 0o777)
+        started = time.monotonic()
+        try:
+            outcome = lang.execute(program, workdir, self._sandbox(lang, slot), timeout)
+        except Exception as error:  # our failure, not the program's: say so, keep the batch
+            logger.exception("executing a %s program failed", lang.name)
+            outcome = Outcome(Status.ERROR, f"{type(error).__name__}: {error}")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if not outcome.duration:
+            outcome.duration = time.monotonic() - started
+        return outcome
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="program")

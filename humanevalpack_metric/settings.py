@@ -1,0 +1,43 @@
+"""Environment variables the metric reads, all in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ALLOW_CODE_EVAL = "HF_ALLOW_CODE_EVAL"
+CACHE_DIR = "OCTOPACK_CACHE_DIR"
+
+CODE_EVAL_WARNING = f"""
+################################################################################
+                                  !!!WARNING!!!
+################################################################################
+This metric executes untrusted, model-generated programs in six languages.
+octopack runs every program in a sandbox (bubblewrap: no network, read-only
+system, private work dir, its own PID namespace, CPU/memory/file/process and
+output limits), but no sandbox is perfect: prefer a throwaway machine or VM.
+
+Opt in by setting the environment variable {ALLOW_CODE_EVAL}="1", e.g.
+    import os; os.environ["{ALLOW_CODE_EVAL}"] = "1"
+or on the command line:  {ALLOW_CODE_EVAL}=1 humanevalpack-eval ...
+################################################################################
+"""
+
+
+class CodeEvalNotAllowed(PermissionError):
+    pass
+
+
+def require_code_eval_opt_in() -> None:
+    """Raise unless the user opted in to executing untrusted code."""
+    if os.environ.get(ALLOW_CODE_EVAL) != "1":
+        raise CodeEvalNotAllowed(CODE_EVAL_WARNING)
+
+
+def cache_dir() -> Path:
+    """Root of octopack's on-disk caches (toolchain builds, the tiny model, result caches)."""
+    configured = os.environ.get(CACHE_DIR)
+    if configured:
+        return Path(configured).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "octopack"
