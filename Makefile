@@ -1,0 +1,29 @@
+# octopack: `make demo` runs the main job on embedded defaults, `make test` runs every test.
+# Both set up .venv first (CPU torch, pinned constraints, toolchains) — see scripts/setup.sh.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+# Local HumanEvalPack copy used when present (the product itself defaults to the Hub dataset).
+HUMANEVALPACK_DIR ?= $(firstword $(wildcard ../shared/data/humanevalpack))
+export OCTOPACK_TEST_DATA ?= $(abspath ../shared/data)
+
+.PHONY: setup demo test test-quick benchmark clean
+
+setup:
+	scripts/setup.sh --toolchains
+
+demo: setup
+	HF_ALLOW_CODE_EVAL=1 $(PY) -m octo_trainer.smoke $(if $(HUMANEVALPACK_DIR),--data-dir $(HUMANEVALPACK_DIR))
+
+test: setup
+	HF_ALLOW_CODE_EVAL=1 $(PY) -m pytest -p no:cacheprovider --timeout 1800
+
+test-quick: setup
+	HF_ALLOW_CODE_EVAL=1 $(PY) -m pytest -p no:cacheprovider -m "not slow" --timeout 600
+
+benchmark: setup
+	HF_ALLOW_CODE_EVAL=1 $(PY) benchmarks/executor_benchmark.py $(if $(HUMANEVALPACK_DIR),--data-dir $(HUMANEVALPACK_DIR))
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
