@@ -1,0 +1,111 @@
+"""Score a file of generations: ``humanevalpack-eval GENERATIONS --task fixtests --language go``.
+
+Accepted inputs:
+- JSONL, one row per problem: ``{"task_id": "Go/0", "completions": ["...", ...]}``;
+- JSONL, one row per sample: ``{"task_id": "Go/0", "completion": "..."}`` (grouped by task id);
+- the harness' ``generations.json`` (a JSON list of lists aligned with the 164 problems; these
+  are already post-processed, so ``--postprocessed`` is implied).
+
+Writes ``<output-dir>/results.json`` (pass@k, per-candidate verdicts, timings) and
+``results.md`` (a table); ``outcomes.jsonl`` caches verdicts so an interrupted run resumes.
+Executing untrusted code needs ``HF_ALLOW_CODE_EVAL=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .settings import CodeEvalNotAllowed
+
+
+class InputError(ValueError):
+    pass
+
+
+def read_generations(path: Path) -> tuple[dict | list, bool]:
+    """-> (completions keyed by task id, or a list aligned with the problems; postprocessed?)"""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        if not isinstance(data, list) or not all(isinstance(row, list) for row in data):
+            raise InputError(f"{path}: a .json file must be a list of lists of completions "
+                             "(the harness' generations.json)")
+        return data, True
+    grouped: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if "task_id" not in row or not ({"completions", "completion"} & row.keys()):
+            raise InputError(f"{path}:{number}: each row needs 'task_id' and 'completions' (a list) "
+                             "or 'completion' (a string)")
+        values = row["completions"] if "completions" in row else [row["completion"]]
+        grouped.setdefault(row["task_id"], []).extend(values)
+    if not grouped:
+        raise InputError(f"{path}: no generations found")
+    return grouped, False
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="humanevalpack-eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("generations", type=Path)
+    parser.add_argument("--task", required=True,
+                        help="fixtests, fixdocs, explainsynthesize or synthesize (or a harness "
+                             "name such as humanevalfixtests-python)")
+    parser.add_argument("--language", default=None, help="python, js, java, go, cpp or rust")
+    parser.add_argument("--data-dir", default=None,
+                        help="local HumanEvalPack JSONL directory (default: Hub bigcode/humanevalpack)")
+    parser.add_argument("--output-dir", type=Path, default=Path("humanevalpack_results"))
+    parser.add_argument("--k", default="1,10,100", help="comma-separated k values")
+    parser.add_argument("--postprocessed", action="store_true",
+                        help="completions are already post-processed code (skip truncation)")
+    parser.add_argument("--num-workers", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per program")
+    parser.add_argument("--corrected", action="store_true",
+                        help="fix documented reference-data bugs (see the metric card)")
+    parser.add_argument("--sandbox", default="auto", choices=["auto", "bwrap", "rlimit"])
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    from .evaluation import evaluate_completions
+
+    try:
+        ks = [int(k) for k in args.k.split(",") if k.strip()]
+    except ValueError:
+        parser.error(f"--k must be comma-separated integers, got {args.k!r}")
+    try:
+        completions, implied = read_generations(args.generations)
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        # a harness list covers the first len(list) problems (the harness' --limit)
+        ids = list(range(len(completions))) if isinstance(completions, list) else None
+        report = evaluate_completions(
+            completions, args.task, args.language, problem_ids=ids, data_dir=args.data_dir, k=ks,
+            postprocessed=args.postprocessed or implied, num_workers=args.num_workers,
+            timeout=args.timeout, corrected=args.corrected, sandbox_mode=args.sandbox,
+            results_path=args.output_dir / "outcomes.jsonl", progress=not args.no_progress,
+        )
+    except (InputError, ValueError, FileNotFoundError) as error:
+        print(f"humanevalpack-eval: {error}", file=sys.stderr)
+        return 2
+    except CodeEvalNotAllowed as error:
+        print(error, file=sys.stderr)
+        return 3
+    report.save(args.output_dir / "results.json")
+    table = report.table()
+    (args.output_dir / "results.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    print(f"\nwrote {args.output_dir / 'results.json'} and {args.output_dir / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
