@@ -1,204 +1,987 @@
-"""Run one untrusted command in isolation.
+"""Run one untrusted command in isolation, and make sure nothing it started survives.
 
-``bubblewrap`` gives each run no network, a read-only view of the system, a private writable
-work directory and its own PID namespace (everything in it dies with the run). Where namespaces
-are unavailable we fall back to resource limits + a process group, with a loud warning.
-Resource limits (CPU time, address space, file size) and output caps apply in both modes.
+Isolation layers (see :meth:`Sandbox.describe` for what is in effect on a machine):
+
+* **bubblewrap** (``mode="bwrap"``): its own mount, PID, network, IPC, UTS and cgroup namespaces;
+  a read-only view of ``/``; fresh size-limited tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``
+  and over ``/root``, ``/home``, ``/run`` (so ``$HOME`` and the host's ``/tmp`` are invisible);
+  the work directory is the only writable host path; the environment is cleared. When the PID
+  namespace's init dies, the kernel kills everything in it, so no process outlives a run.
+* **Slot uids** (when we run as root, the default there): every run executes as an unprivileged
+  uid ``uid_base + slot`` (60000 + N) with no capabilities and ``no_new_privs``. This makes
+  ``RLIMIT_NPROC`` a per-run process limit (it is per uid and ignored for root), hides files that
+  are not world-readable, and lets the sandbox kill every process of that uid afterwards
+  (``kill(-1, SIGKILL)`` from a helper running as the uid) -- which also catches double-forked
+  daemons in the fallback mode. As root, bwrap runs privileged (it can bind toolchains from
+  under the 0700 ``/root``) and drops to the slot uid inside the sandbox with ``setpriv``.
+  Slots are exclusive across threads *and* processes (``flock`` on ``/tmp/octopack-sandbox``).
+* **rlimits** in every mode: CPU seconds, address space or data segment, file size, open files,
+  process count; no core dumps.
+* **cgroups** (enhancement, only if writable, v1 ``pids``/``memory`` hierarchies): a per-slot
+  group below our own with ``pids.max`` and ``memory.limit_in_bytes`` that bounds the *total*
+  memory of a run (rlimits are per process); OOM kills are reported as ``limit="memory"``.
+* **Fallback** (``mode="rlimit"``, loud warning): no namespaces; rlimits, a new session/process
+  group, the slot uid when root, and otherwise a scan of ``/proc`` for an environment marker to
+  kill escaped processes. Without root *and* without bwrap a program can signal the caller.
+
+Using it::
+
+    sandbox = Sandbox(ro_binds=[cache_dir])             # once per language/process
+    with sandbox.workdir() as wd:                       # a fresh private directory
+        (wd / "main.py").write_text(program)
+        res = sandbox.run(["python3", "main.py"], wd, timeout=10, slot=worker_index)
+
+``slot`` is optional: give each executor worker thread its own index (``0 <= slot < slots``) or
+leave it ``None`` to take any free slot for the duration of the call.
+
+Memory limits -- pick per runtime (``Limits`` fields):
+
+* ``address_space`` (RLIMIT_AS): right for C/C++/Rust binaries and CPython. Wrong for the JVM,
+  Go and Node: they reserve huge virtual ranges up front and fail to start. Use
+  ``Limits.managed(...)`` (``address_space=None``) for them.
+* ``data`` (RLIMIT_DATA, private writable mappings): works with the JVM, Go and Node, because
+  their reservations are ``PROT_NONE`` until used; combine with the runtime's own cap
+  (``java -Xmx512m``, ``node --max-old-space-size=512``, ``GOMEMLIMIT``) for a clean error.
+* ``memory`` (cgroup, whole run): applied in addition where cgroups are writable.
+
+Callers' duties: pass ``ro_binds`` for anything under the hidden directories (``/root``,
+``/home``, ``/run``, ``/tmp``) a toolchain needs (``~/.rustup``, ``~/.cargo``, caches); with slot
+uids those files must be world-readable (``make_world_readable`` helps); pass ``env`` explicitly
+(the default is only ``PATH``, ``HOME``/``TMPDIR`` = the work dir and ``LANG=C.UTF-8``), e.g.
+``RUSTUP_HOME``/``CARGO_HOME`` for rustup proxies, and point writable caches (``GOCACHE``) into the
+work dir since binds are read-only.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import ctypes
+import errno
+import fcntl
+import itertools
+import logging
 import os
+import pwd
+import random
 import resource
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
+import tempfile
+import threading
 import time
+import uuid
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 MiB = 1 << 20
 GiB = 1 << 30
 
+log = logging.getLogger(__name__)
+
+_PR_SET_NO_NEW_PRIVS = 38
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: used by the child setup
+_DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+_LOCK_DIR = "/tmp/octopack-sandbox"
+_MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
+_KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
+_MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as a disk-limit hit
+
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-run resource limits. ``None`` disables a limit."""
+    """Per-run resource limits. ``None`` disables a limit.
 
-    cpu_seconds: float | None = None  # defaults to the wall timeout + 1 s
-    address_space: int | None = 4 * GiB
-    file_size: int | None = 64 * MiB
-    processes: int | None = 256
-    output: int = 64 * 1024  # bytes kept per stream; the rest is drained and dropped
+    ``address_space``/``data`` are per-process rlimits (see the module docstring for which to
+    use); ``memory`` and ``processes`` additionally bound the whole run where cgroups exist.
+    """
+
+    cpu_seconds: float | None = None  # per process; defaults to the wall timeout + 1 s
+    address_space: int | None = 4 * GiB  # RLIMIT_AS
+    file_size: int | None = 64 * MiB  # RLIMIT_FSIZE: largest file a run may write
+    processes: int | None = 256  # RLIMIT_NPROC per slot uid (threads count) / pids.max
+    output: int = 64 * 1024  # bytes kept per stream; killed after _KILL_FACTOR x this
+    data: int | None = None  # RLIMIT_DATA
+    memory: int | None = 4 * GiB  # cgroup memory limit of the whole run (if available)
+    open_files: int | None = 1024  # RLIMIT_NOFILE
+    disk: int | None = 512 * MiB  # total size of the work dir, polled while running
+    tmpfs_size: int = 64 * MiB  # each of /tmp, /var/tmp, /dev/shm inside bwrap
+
+    @classmethod
+    def managed(cls, data: int | None = 2 * GiB, **kwargs) -> "Limits":
+        """Limits for runtimes that reserve big virtual ranges (JVM, Go, Node): no RLIMIT_AS."""
+        return cls(address_space=None, data=data, **kwargs)
 
 
 @dataclass
 class RunResult:
+    """What happened. ``returncode`` is ``None`` on timeout and ``-N`` when killed by signal N
+    (also in bwrap mode, which reports 128+N). ``limit`` names the limit that ended the run:
+    ``"timeout"``, ``"cpu"`` (both also set ``timed_out``), ``"output"``, ``"disk"``,
+    ``"memory"`` (cgroup OOM kill), or ``None``."""
+
     returncode: int | None
     stdout: str
     stderr: str
     timed_out: bool
     duration: float
     truncated: bool = False
+    limit: str | None = None
+    cpu_time: float = 0.0
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the program, if any."""
+        return -self.returncode if self.returncode is not None and self.returncode < 0 else None
 
 
 class SandboxUnavailable(RuntimeError):
-    pass
+    """The requested isolation cannot be provided on this machine."""
 
 
-def _bwrap_works(bwrap: str) -> bool:
+class SandboxError(RuntimeError):
+    """A run could not be set up (bad work dir, no free slot); not the program's fault."""
+
+
+# -- probes (cached per process) ------------------------------------------------------------
+_PROBES: dict[tuple, bool] = {}
+
+
+def _probe(cmd: tuple[str, ...]) -> bool:
+    if cmd not in _PROBES:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=10, cwd="/")
+            _PROBES[cmd] = proc.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _PROBES[cmd] = False
+    return _PROBES[cmd]
+
+
+def _uid_is_free(uid: int) -> bool:
+    """A slot uid must not belong to a real account (we kill every process it owns)."""
     try:
-        proc = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
-             "--die-with-parent", "true"],
-            capture_output=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
+        pwd.getpwuid(uid)
+    except KeyError:
+        return True
+    return False
+
+
+# -- slots ------------------------------------------------------------------------------------
+class _Lease:
+    """Exclusive use of one slot uid, held through an ``flock`` on a per-uid lock file."""
+
+    def __init__(self, index: int, uid: int, fd: int):
+        self.index, self.uid, self._fd = index, uid, fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = -1
+
+
+class _SlotPool:
+    """Hands out slot uids ``uid_base + i``; exclusive across threads and processes."""
+
+    def __init__(self, uid_base: int, count: int, lock_dir: str):
+        self.uid_base, self.count, self.lock_dir = uid_base, count, lock_dir
+        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+        self._swept: set[int] = set()
+        self._lock = threading.Lock()
+
+    def _open(self, uid: int) -> int:
+        return os.open(os.path.join(self.lock_dir, f"slot-{uid}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, slot: int | None) -> _Lease:
+        if slot is not None:
+            if not 0 <= slot < self.count:
+                raise SandboxError(f"slot {slot} out of range 0..{self.count - 1}")
+            fd = self._open(self.uid_base + slot)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another thread/process uses the slot
+            return self._fresh(_Lease(slot, self.uid_base + slot, fd))
+        order = list(range(self.count))
+        random.shuffle(order)
+        while True:
+            for index in order:
+                fd = self._open(self.uid_base + index)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                return self._fresh(_Lease(index, self.uid_base + index, fd))
+            time.sleep(0.02)
+
+    def _fresh(self, lease: _Lease) -> _Lease:
+        """On first use of a uid in this process, kill leftovers of an earlier crashed run."""
+        with self._lock:
+            first = lease.uid not in self._swept
+            self._swept.add(lease.uid)
+        if first:
+            _kill_uid(lease.uid)
+        return lease
+
+
+def _processes(match) -> list[int]:
+    """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as fh:
+                status = fh.read()
+        except OSError:
+            continue
+        if b"\nState:\tZ" not in status and match(int(name), status):
+            found.append(int(name))
+    return found
+
+
+def uid_processes(uid: int) -> list[int]:
+    """Live processes whose real uid is ``uid`` (tests use it to check that nothing escaped)."""
+    needle = f"\nUid:\t{uid}\t".encode()
+    return _processes(lambda _pid, status: needle in status)
+
+
+def _kill_uid(uid: int, patience: float = 2.0) -> bool:
+    """SIGKILL every process of ``uid`` from a helper running as that uid; True if none remain.
+
+    ``kill(-1)`` reaches all processes the sender may signal (same uid, any PID namespace) in
+    one atomic pass, so a fork bomb cannot outrun it. The helper exits 0 only if there was
+    something to signal; then we check ``/proc`` (zombies are fine) and repeat if needed."""
+    deadline = time.monotonic() + patience
+    while True:
+        signalled = subprocess.run(
+            ["/bin/sh", "-c", "kill -9 -1 2>/dev/null"],
+            user=uid, group=uid, extra_groups=[], env={"PATH": _DEFAULT_PATH}, cwd="/",
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ).returncode == 0
+        if not signalled or not uid_processes(uid):
+            return True
+        if time.monotonic() > deadline:
+            log.error("sandbox: processes of uid %d survive SIGKILL: %s", uid, uid_processes(uid))
+            return False
+        time.sleep(0.01)
+
+
+def _kill_marked(marker: str, patience: float = 2.0) -> None:
+    """Fallback without root: kill our own-uid processes whose environment holds ``marker``."""
+    needle = f"{_MARKER_VAR}={marker}".encode()
+    me = os.getuid()
+
+    def marked(pid: int, status: bytes) -> bool:
+        if f"\nUid:\t{me}\t".encode() not in status:
+            return False
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                return needle in fh.read()
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + patience
+    while pids := _processes(marked):
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        if time.monotonic() > deadline:
+            log.error("sandbox: marked processes survive SIGKILL: %s", pids)
+            return
+        time.sleep(0.01)
+
+
+# -- cgroups (optional enhancement) ----------------------------------------------------------
+class _Cgroups:
+    """Per-run child groups in the writable cgroup v1 ``pids`` and ``memory`` hierarchies.
+
+    Groups live below the group we are in (so the machine's own accounting still applies) as
+    ``octopack-<pid>/<name>`` and are removed at exit."""
+
+    CONTROLLERS = ("pids", "memory")
+
+    def __init__(self, roots: dict[str, Path]):
+        self.roots = roots  # controller -> our octopack-<pid> directory
+        self._made: set[Path] = set()
+        self._lock = threading.Lock()
+        atexit.register(self.cleanup)
+
+    @classmethod
+    def detect(cls) -> "_Cgroups | None":
+        """Our own place in each v1 hierarchy, if we may create groups there."""
+        try:
+            own = {}
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, path = line.split(":", 2)
+                for controller in controllers.split(","):
+                    own[controller] = path
+        except OSError:
+            return None
+        roots = {}
+        for controller in cls.CONTROLLERS:
+            mount = Path("/sys/fs/cgroup") / controller
+            if controller not in own or not (mount / "cgroup.procs").exists():
+                continue
+            root = mount / own[controller].lstrip("/") / f"octopack-{os.getpid()}"
+            probe = root / "probe"
+            try:
+                probe.mkdir(parents=True, exist_ok=True)
+                limit_file = "pids.max" if controller == "pids" else "memory.limit_in_bytes"
+                (probe / limit_file).write_text("max" if controller == "pids" else "-1")
+                probe.rmdir()
+            except OSError:
+                continue
+            roots[controller] = root
+        return cls(roots) if roots else None
+
+    def prepare(self, name: str, limits: Limits, extra_tasks: int) -> tuple[list[str], int]:
+        """Create/reset group ``name``; return its ``cgroup.procs`` files and the OOM count."""
+        procs, ooms = [], 0
+        for controller, root in self.roots.items():
+            group = root / name
+            try:
+                group.mkdir(parents=True, exist_ok=True)
+                with self._lock:
+                    self._made.add(group)
+                if controller == "pids":
+                    value = "max" if limits.processes is None else str(limits.processes + extra_tasks)
+                    (group / "pids.max").write_text(value)
+                else:
+                    self._set_memory(group, limits.memory)
+                    ooms = self._ooms(group)
+                procs.append(str(group / "cgroup.procs"))
+            except OSError as exc:
+                log.warning("sandbox: cgroup %s unusable (%s); continuing without it", group, exc)
+        return procs, ooms
+
+    @staticmethod
+    def _set_memory(group: Path, limit: int | None) -> None:
+        value = "-1" if limit is None else str(limit)
+        memsw = group / "memory.memsw.limit_in_bytes"
+        with contextlib.suppress(OSError):
+            memsw.write_text("-1")  # memsw must stay >= the memory limit while we change it
+        (group / "memory.limit_in_bytes").write_text(value)
+        with contextlib.suppress(OSError):
+            memsw.write_text(value)  # no swapping around the limit
+
+    def _ooms(self, group: Path) -> int:
+        try:
+            for line in (group / "memory.oom_control").read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def oom_kills(self, name: str) -> int:
+        return self._ooms(self.roots["memory"] / name) if "memory" in self.roots else 0
+
+    def kill(self, name: str) -> None:
+        for root in self.roots.values():
+            for _ in range(100):
+                try:
+                    pids = (root / name / "cgroup.procs").read_text().split()
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
+                time.sleep(0.005)
+
+    def remove(self, name: str) -> None:
+        for root in self.roots.values():
+            group = root / name
+            with contextlib.suppress(OSError):
+                group.rmdir()
+                with self._lock:
+                    self._made.discard(group)
+
+    def cleanup(self) -> None:
+        with self._lock:
+            made = sorted(self._made, key=lambda p: len(p.parts), reverse=True)
+        for group in made:
+            for _ in range(50):
+                try:
+                    group.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)  # killed tasks leave the group asynchronously
+        for root in self.roots.values():
+            with contextlib.suppress(OSError):
+                root.rmdir()
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def make_world_readable(path: str | os.PathLike) -> None:
+    """``chmod -R o+rX``: let slot uids read a cache that root built (toolchain caches)."""
+    for root, dirs, files in os.walk(path):
+        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
+            st = os.lstat(name)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            extra = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(st.st_mode) or st.st_mode & stat.S_IXUSR else 0)
+            if st.st_mode & extra != extra:
+                os.chmod(name, stat.S_IMODE(st.st_mode) | extra)
+
+
+def _tree_usage(path: Path) -> tuple[int, int]:
+    """Bytes allocated and entries below ``path`` (stops counting after _MAX_WALK_ENTRIES)."""
+    total = entries = 0
+    stack = [str(path)]
+    while stack and entries <= _MAX_WALK_ENTRIES:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total, entries
+
+
+def _exit_code(status: int) -> int:
+    return os.waitstatus_to_exitcode(status)
 
 
 class Sandbox:
     """Runs commands isolated from the host and from each other.
 
-    ``ro_binds`` are host paths made visible read-only (toolchain caches that live under hidden
-    directories such as ``$HOME``); the work directory of each run is the only writable path.
+    ``ro_binds``: host paths made visible read-only at the same path (toolchains and caches
+    under hidden directories such as ``/root``). ``mode``: ``"auto"`` (bwrap if it works, else
+    the fallback with a warning), ``"bwrap"`` (or raise :class:`SandboxUnavailable`) or
+    ``"rlimit"`` (the fallback, with a warning). ``uid_slots``: run as per-slot uids (default:
+    when root). ``slots``: how many slot uids ``uid_base .. uid_base+slots-1`` exist.
+    ``cgroups``: use writable cgroups (default: when available). ``hidden``: extra host
+    directories to cover with an empty tmpfs.
     """
 
     HIDDEN = ("/root", "/home", "/run", "/tmp", "/var/tmp")
 
-    def __init__(self, ro_binds: Sequence[str | os.PathLike] = (), mode: str = "auto"):
-        self.ro_binds = [str(p) for p in ro_binds]
-        self.bwrap = shutil.which("bwrap")
+    def __init__(
+        self,
+        ro_binds: Sequence[str | os.PathLike] = (),
+        mode: str = "auto",
+        *,
+        uid_slots: bool | None = None,
+        slots: int = 64,
+        uid_base: int = 60000,
+        cgroups: bool | None = None,
+        hidden: Sequence[str] = (),
+        lock_dir: str = _LOCK_DIR,
+    ):
         if mode not in ("auto", "bwrap", "rlimit"):
             raise ValueError(f"unknown sandbox mode {mode!r}: use 'auto', 'bwrap' or 'rlimit'")
-        if mode in ("auto", "bwrap") and self.bwrap and _bwrap_works(self.bwrap):
-            self.mode = "bwrap"
-        elif mode == "bwrap":
-            raise SandboxUnavailable(
-                "bubblewrap is missing or cannot create namespaces here: install it with "
-                "`apt-get install bubblewrap` (or run with sandbox mode 'rlimit')"
-            )
+        self.ro_binds = [os.path.abspath(p) for p in ro_binds]
+        self.hidden = tuple(h for h in (*self.HIDDEN, *hidden) if os.path.isdir(h))
+        self.root = os.geteuid() == 0
+        self.uid_slots = self.root if uid_slots is None else uid_slots
+        if self.uid_slots and not self.root:
+            raise SandboxUnavailable("uid_slots needs root (to switch to the slot uids)")
+        self.bwrap = shutil.which("bwrap")
+        self.setpriv = shutil.which("setpriv")
+        self._bwrap_extra: tuple[str, ...] = ()
+        self.mode = "rlimit"
+        if mode != "rlimit":
+            reason = self._probe_bwrap()
+            if reason is None:
+                self.mode = "bwrap"
+            elif mode == "bwrap":
+                raise SandboxUnavailable(
+                    f"bubblewrap cannot isolate here ({reason}): install it with "
+                    "`apt-get install bubblewrap` and allow user namespaces, or use mode='rlimit'"
+                )
+            else:
+                self._warn_fallback(reason)
         else:
-            warnings.warn(
-                "bubblewrap is not available: untrusted programs run with resource limits and a "
-                "process group only (no filesystem or network isolation). Install `bubblewrap`.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            self.mode = "rlimit"
+            self._warn_fallback("mode='rlimit' requested")
+        self._slots = _SlotPool(uid_base, slots, lock_dir) if self.uid_slots else None
+        if self._slots:
+            taken = [u for u in range(uid_base, uid_base + slots) if not _uid_is_free(u)]
+            if taken:
+                raise SandboxUnavailable(f"slot uids {taken} belong to real accounts; pick another uid_base")
+        self._cgroups = _shared_cgroups() if (cgroups is None or cgroups) and self.root else None
+        if cgroups and self._cgroups is None:
+            raise SandboxUnavailable("no writable cgroup v1 pids/memory hierarchy found")
+        self._check_ro_binds()
 
-    # -- command construction -------------------------------------------------------------
-    def _wrap(self, argv: Sequence[str], workdir: Path, env: Mapping[str, str]) -> list[str]:
+    # -- set-up ------------------------------------------------------------------------------
+    def _probe_bwrap(self) -> str | None:
+        """None if bwrap isolates as configured, else why not."""
+        if not self.bwrap:
+            return "bwrap not installed"
+        base = (self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent")
+        if self.uid_slots:
+            if not self.setpriv:
+                return "setpriv (util-linux) is needed to drop to slot uids inside bwrap"
+            cmd = base + self._namespaces() + ("--", *self._drop_privileges(self._slot_probe_uid()), "true")
+            return None if _probe(cmd) else "privileged bwrap + setpriv failed"
+        for extra in (("--unshare-user", "--disable-userns"), ()):
+            if _probe(base + ("--unshare-all", *extra, "true")):
+                self._bwrap_extra = extra
+                return None
+        return "cannot create namespaces (user namespaces disabled?)"
+
+    @staticmethod
+    def _slot_probe_uid() -> int:
+        return 65533  # never a slot; only used to check that dropping privileges works
+
+    def _namespaces(self) -> tuple[str, ...]:
+        if self.uid_slots:  # privileged bwrap: no user namespace, so the slot uid stays real
+            return ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                    "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                    "--cap-add", "CAP_SETPCAP")
+        return ("--unshare-all", *self._bwrap_extra)
+
+    def _drop_privileges(self, uid: int) -> tuple[str, ...]:
+        return (self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
+
+    def _warn_fallback(self, reason: str) -> None:
+        message = (
+            f"SANDBOX FALLBACK ({reason}): untrusted programs run with resource limits and a "
+            "process group only -- no filesystem, network or PID isolation"
+            + ("; slot uids still contain and kill them." if self.uid_slots else
+               "; they run as YOUR user and can read your files and signal your processes.")
+            + " Install `bubblewrap` for real isolation."
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        log.warning(message)
+
+    def _check_ro_binds(self) -> None:
+        for path in self.ro_binds:
+            if not os.path.exists(path):
+                raise SandboxError(f"ro_bind {path} does not exist")
+            if self.uid_slots:
+                mode = os.stat(path).st_mode
+                need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+                if mode & need != need:
+                    log.warning("sandbox: %s is not world-readable; slot uids cannot read it "
+                                "(use make_world_readable)", path)
+
+    # -- description ---------------------------------------------------------------------------
+    def isolation(self) -> dict:
+        """Machine-readable summary of the isolation in effect (for logs and the metric card)."""
+        return {
+            "mode": self.mode,
+            "namespaces": self.mode == "bwrap",
+            "privileged_bwrap": self.mode == "bwrap" and self.uid_slots,
+            "uid_slots": self.uid_slots,
+            "cgroups": sorted(self._cgroups.roots) if self._cgroups else [],
+            "ro_binds": list(self.ro_binds),
+        }
+
+    def describe(self) -> str:
+        """One human-readable line describing the isolation in effect."""
+        parts = []
+        if self.mode == "bwrap":
+            parts.append("bubblewrap namespaces (mount, pid, net, ipc, uts): read-only /, "
+                         "private tmpfs /tmp and $HOME, no network, only the work dir writable")
+        else:
+            parts.append("FALLBACK: no namespaces (host filesystem and network visible)")
+        if self.uid_slots:
+            parts.append("per-slot unprivileged uids (RLIMIT_NPROC enforced, leftovers killed by uid)")
+        elif self.mode != "bwrap":
+            parts.append("same uid as the caller; leftovers found via an environment marker")
+        parts.append("rlimits: cpu, address space/data, file size, open files, processes")
+        if self._cgroups:
+            parts.append("cgroup v1 " + "+".join(sorted(self._cgroups.roots)) + " limits per run")
+        return "; ".join(parts)
+
+    # -- work directories ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def workdir(self, base: str | os.PathLike | None = None) -> Iterator[Path]:
+        """A fresh empty work directory, removed afterwards (reachable by slot uids)."""
+        base = Path(base or os.path.join(tempfile.gettempdir(), "octopack-work"))
+        base.mkdir(parents=True, exist_ok=True)
+        os.chmod(base, 0o711)  # traversable, not listable
+        path = Path(tempfile.mkdtemp(dir=base))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _give_workdir(self, workdir: Path, uid: int) -> None:
+        """Hand the work dir tree to the slot uid (symlinks and foreign files are left alone)."""
+        own = range(self._slots.uid_base, self._slots.uid_base + self._slots.count)
+        for root, dirs, files in os.walk(workdir):
+            for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                try:
+                    st = os.lstat(name)
+                except OSError:
+                    continue
+                if stat.S_ISLNK(st.st_mode) or (st.st_uid != 0 and st.st_uid not in own):
+                    continue
+                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and st.st_uid == 0:
+                    continue  # a hard link to a root file: never give that away
+                if st.st_uid != uid or st.st_gid != uid:
+                    os.chown(name, uid, uid, follow_symlinks=False)
+        os.chmod(workdir, 0o700)
+        if self.mode != "bwrap":  # fallback: the host path itself must be reachable
+            for parent in workdir.parents:
+                if not os.stat(parent).st_mode & stat.S_IXOTH:
+                    raise SandboxError(
+                        f"{parent} is not searchable by the sandbox uid, so the work dir "
+                        f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
+                    )
+
+    # -- command construction -------------------------------------------------------------------
+    def _wrap(self, argv: Sequence[str], workdir: Path, env: Mapping[str, str], uid: int | None,
+              limits: Limits) -> list[str]:
         if self.mode != "bwrap":
             return list(argv)
         cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for hidden in self.HIDDEN:
-            if os.path.isdir(hidden):
-                cmd += ["--tmpfs", hidden]
+        for hidden in self.hidden:
+            writable = hidden in ("/tmp", "/var/tmp")
+            size = limits.tmpfs_size if writable else MiB
+            cmd += ["--perms", "1777" if writable else "0755", "--size", str(size), "--tmpfs", hidden]
+        cmd += ["--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/dev/shm"]
         for path in self.ro_binds:
             cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir),
-                "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+        cmd += self._hidden_parents(workdir)
+        cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), *self._namespaces(),
+                "--die-with-parent", "--new-session", "--clearenv"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
-        return cmd + ["--", *argv]
+        cmd.append("--")
+        if uid is not None:
+            cmd += self._drop_privileges(uid)
+        return cmd + list(argv)
 
+    def _hidden_parents(self, workdir: Path) -> list[str]:
+        """Create the work dir's parents inside a hidden tmpfs as 0755 (bwrap would use 0700,
+        which a slot uid cannot traverse)."""
+        for hidden in map(Path, self.hidden):
+            if hidden in workdir.parents:
+                between = [p for p in workdir.parents if hidden in p.parents]
+                return [arg for p in reversed(between) for arg in ("--perms", "0755", "--dir", str(p))]
+        return []
+
+    def _rlimits(self, limits: Limits, timeout: float) -> list[tuple[int, int, int]]:
+        cpu = limits.cpu_seconds if limits.cpu_seconds is not None else timeout + 1
+        wanted = [
+            (resource.RLIMIT_CPU, max(1, int(cpu + 0.999)), max(1, int(cpu + 0.999)) + 1),
+            (resource.RLIMIT_AS, limits.address_space, limits.address_space),
+            (resource.RLIMIT_DATA, limits.data, limits.data),
+            (resource.RLIMIT_FSIZE, limits.file_size, limits.file_size),
+            (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        if limits.processes is not None and self.uid_slots:
+            wanted.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
+        return [(res, soft, hard) for res, soft, hard in wanted if soft is not None]
+
+    @staticmethod
+    def _child_setup(rlimits, cgroup_procs: Sequence[str], uid: int | None):
+        """Runs in the forked child before exec: join cgroups, set rlimits, drop privileges."""
+
+        def setup() -> None:
+            for path in cgroup_procs:
+                fd = os.open(path, os.O_WRONLY)
+                try:
+                    os.write(fd, b"0")
+                finally:
+                    os.close(fd)
+            for res, soft, hard in rlimits:
+                resource.setrlimit(res, (soft, hard))
+            if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+            if uid is not None:  # fallback mode with slots (bwrap mode drops inside, via setpriv)
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+
+        return setup
+
+    # -- running ---------------------------------------------------------------------------------
     def run(
         self,
         argv: Sequence[str],
         workdir: str | os.PathLike,
         timeout: float,
-        limits: Limits = Limits(),
+        limits: Limits | None = None,
         env: Mapping[str, str] | None = None,
         stdin: bytes | None = None,
+        *,
+        slot: int | None = None,
     ) -> RunResult:
-        workdir = Path(workdir)
+        """Run ``argv`` in ``workdir`` (its only writable host path) and return what happened.
+
+        Everything the program started is dead when this returns. ``env`` is the program's
+        complete environment apart from defaults for PATH, HOME, TMPDIR and LANG. ``slot``
+        selects the slot uid (see the module docstring); thread-safe."""
+        limits = limits or Limits()
+        workdir = Path(workdir).resolve()
         env = dict(env or {})
-        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env.setdefault("PATH", _DEFAULT_PATH)
         env.setdefault("HOME", str(workdir))
         env.setdefault("TMPDIR", str(workdir))
-        cmd = self._wrap(argv, workdir, env)
-        cpu = limits.cpu_seconds if limits.cpu_seconds is not None else timeout + 1
-
-        def preexec() -> None:
-            os.setsid()
-            if cpu:
-                resource.setrlimit(resource.RLIMIT_CPU, (int(cpu) + 1, int(cpu) + 2))
-            if limits.address_space:
-                resource.setrlimit(resource.RLIMIT_AS, (limits.address_space,) * 2)
-            if limits.file_size:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size,) * 2)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-        start = time.monotonic()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
-            env=env if self.mode != "bwrap" else {"PATH": env["PATH"]},
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=preexec,
-        )
-        if stdin is not None:
+        env.setdefault("LANG", "C.UTF-8")
+        lease = self._slots.acquire(slot) if self._slots else None
+        uid = lease.uid if lease else None
+        marker = None
+        if uid is None and self.mode != "bwrap":
+            marker = uuid.uuid4().hex
+            env[_MARKER_VAR] = marker
+        group = f"slot-{uid}" if uid is not None else f"run-{next(_RUN_IDS)}"
+        try:
+            if uid is not None:
+                self._give_workdir(workdir, uid)
+            procs, ooms = self._cgroups.prepare(group, limits, 3) if self._cgroups else ([], 0)
+            cmd = self._wrap(argv, workdir, env, uid, limits)
+            setup = self._child_setup(self._rlimits(limits, timeout), procs,
+                                      uid if self.mode != "bwrap" else None)
+            kill = _Killer(self, uid, marker, group if self._cgroups else None)
+            start = time.monotonic()
             try:
-                proc.stdin.write(stdin)
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        out, err, truncated, timed_out = self._collect(proc, timeout, limits.output, start)
-        self._kill_group(proc)
-        proc.wait()
+                proc = subprocess.Popen(
+                    cmd,
+                    cwd=workdir,
+                    env=env if self.mode != "bwrap" else {"PATH": _DEFAULT_PATH},
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    preexec_fn=setup,
+                    start_new_session=True,
+                )
+            except (FileNotFoundError, PermissionError) as exc:  # fallback mode: bad argv[0]
+                return RunResult(127 if isinstance(exc, FileNotFoundError) else 126, "",
+                                 f"sandbox: cannot execute {argv[0]}: {exc}", False,
+                                 time.monotonic() - start)
+            kill.proc = proc
+            watch = _Watch(proc, stdin, limits, timeout, start, workdir, kill)
+            try:
+                watch.loop()
+            finally:
+                kill.everything(final=True)
+                status, cpu = watch.reap()
+            return self._result(watch, status, cpu, limits, timeout, start,
+                                self._cgroups.oom_kills(group) > ooms if self._cgroups else False)
+        finally:
+            if self._cgroups and uid is None:
+                self._cgroups.remove(group)
+            if lease:
+                lease.release()
+
+    def _result(self, watch: "_Watch", status: int, cpu: float, limits: Limits, timeout: float,
+                start: float, oom: bool) -> RunResult:
+        code = _exit_code(status)
+        if self.mode == "bwrap" and 128 < code <= 128 + 64:
+            code = -(code - 128)  # bwrap reports a child killed by signal N as 128 + N
+        cpu_limit = limits.cpu_seconds if limits.cpu_seconds is not None else timeout + 1
+        limit = watch.limit
+        if limit is None and (code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu >= int(cpu_limit + 0.999) - 0.05)):
+            limit = "cpu"
+        if limit is None and oom:
+            limit = "memory"
+        timed_out = limit in ("timeout", "cpu")
         return RunResult(
-            returncode=None if timed_out else proc.returncode,
-            stdout=out.decode("utf-8", "replace"),
-            stderr=err.decode("utf-8", "replace"),
+            returncode=None if timed_out else code,
+            stdout=watch.text(1),
+            stderr=watch.text(2),
             timed_out=timed_out,
             duration=time.monotonic() - start,
-            truncated=truncated,
+            truncated=watch.truncated,
+            limit=limit,
+            cpu_time=cpu,
         )
 
-    @staticmethod
-    def _collect(proc, timeout, cap, start):
-        buffers = {proc.stdout: bytearray(), proc.stderr: bytearray()}
-        truncated = False
-        timed_out = False
-        with selectors.DefaultSelector() as sel:
-            for stream in buffers:
-                sel.register(stream, selectors.EVENT_READ)
-            while sel.get_map():
-                remaining = timeout - (time.monotonic() - start)
-                if remaining <= 0:
-                    timed_out = True
-                    break
-                for key, _ in sel.select(remaining):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                        continue
-                    buf = buffers[key.fileobj]
-                    room = cap - len(buf)
-                    if room > 0:
-                        buf += chunk[:room]
-                    if len(chunk) > room:
-                        truncated = True
-        if not timed_out:
-            try:
-                proc.wait(max(0.0, timeout - (time.monotonic() - start)))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-        for stream in buffers:
-            stream.close()
-        return bytes(buffers[proc.stdout]), bytes(buffers[proc.stderr]), truncated, timed_out
 
-    @staticmethod
-    def _kill_group(proc) -> None:
+_RUN_IDS = itertools.count()
+_CGROUPS_LOCK = threading.Lock()
+_CGROUPS: list = []
+
+
+def _shared_cgroups() -> _Cgroups | None:
+    """One cgroup manager per process, shared by all sandboxes."""
+    with _CGROUPS_LOCK:
+        if not _CGROUPS:
+            _CGROUPS.append(_Cgroups.detect())
+        return _CGROUPS[0]
+
+
+class _Killer:
+    """Kills everything one run started, by every means the sandbox has."""
+
+    def __init__(self, sandbox: Sandbox, uid: int | None, marker: str | None, group: str | None):
+        self.sandbox, self.uid, self.marker, self.group = sandbox, uid, marker, group
+        self.proc: subprocess.Popen | None = None
+
+    def everything(self, final: bool = False) -> None:
+        """Kill the run's processes. In bwrap mode killing the outer bwrap tears down the PID
+        namespace, so the (slower) uid sweep only runs at the end, as a second line."""
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # outer bwrap (its PID ns dies) / group
+        if self.group:
+            self.sandbox._cgroups.kill(self.group)
+        patience = 2.0 if final else 0.2
+        if self.uid is not None and (final or self.sandbox.mode != "bwrap"):
+            _kill_uid(self.uid, patience)
+        if self.marker:
+            _kill_marked(self.marker, patience)
+
+
+class _Watch:
+    """The I/O loop of one run: feeds stdin, caps output, enforces wall time and disk use."""
+
+    DISK_POLL = 0.25
+    DRAIN_GRACE = 1.0  # after the program ended, read what is left in the pipes for this long
+
+    def __init__(self, proc, stdin, limits: Limits, timeout: float, start: float, workdir: Path,
+                 killer: _Killer):
+        self.proc, self.limits, self.workdir, self.killer = proc, limits, workdir, killer
+        self.deadline = start + timeout
+        self.stdin = memoryview(stdin) if stdin is not None else None
+        self.kept = {1: bytearray(), 2: bytearray()}
+        self.seen = {1: 0, 2: 0}
+        self.truncated = False
+        self.limit: str | None = None
+        self.exited: int | None = None  # wait status once reaped
+        self.rusage = None
+
+    def text(self, which: int) -> str:
+        return bytes(self.kept[which]).decode("utf-8", "replace")
+
+    def _stop(self, limit: str | None) -> None:
+        if self.limit is None and limit is not None:
+            self.limit = limit
+        self.killer.everything()
+
+    def loop(self) -> None:
+        proc = self.proc
+        streams = {proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}
+        sel = selectors.DefaultSelector()
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+            for fd in streams:
+                os.set_blocking(fd, False)
+                sel.register(fd, selectors.EVENT_READ, "out")
+            if self.stdin is not None:
+                os.set_blocking(proc.stdin.fileno(), False)
+                sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE, "in")
+            pidfd = self._pidfd()
+            if pidfd is not None:
+                sel.register(pidfd, selectors.EVENT_READ, "exit")
+            drain_until = None
+            next_disk = time.monotonic() + self.DISK_POLL
+            while any(key.data == "out" for key in sel.get_map().values()):
+                now = time.monotonic()
+                if drain_until is not None and now >= drain_until:
+                    break
+                if drain_until is None and self.exited is None and now >= self.deadline:
+                    self._stop("timeout")
+                    drain_until = now + self.DRAIN_GRACE
+                    continue
+                if drain_until is None and self.limits.disk is not None and now >= next_disk:
+                    used, entries = _tree_usage(self.workdir)
+                    if used > self.limits.disk or entries > _MAX_WALK_ENTRIES:
+                        self._stop("disk")
+                        drain_until = now + self.DRAIN_GRACE
+                    next_disk = now + self.DISK_POLL
+                wake = drain_until if drain_until is not None else min(self.deadline, next_disk)
+                if pidfd is None:
+                    wake = min(wake, now + 0.02)
+                for key, _ in sel.select(max(0.0, wake - now)):
+                    if key.data == "exit":
+                        sel.unregister(key.fd)
+                    elif key.data == "in":
+                        self._feed(sel, key.fd)
+                    else:
+                        self._read(sel, key.fd, streams[key.fd])
+                if self.limit == "output" and drain_until is None:
+                    drain_until = time.monotonic() + self.DRAIN_GRACE
+                if self.exited is None and self._poll():
+                    # The program is done: whatever it left behind dies now, then we drain.
+                    self.killer.everything()
+                    if drain_until is None:
+                        drain_until = time.monotonic() + self.DRAIN_GRACE
+            if pidfd is not None:
+                os.close(pidfd)
+        finally:
+            sel.close()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+
+    def _pidfd(self) -> int | None:
+        try:
+            return os.pidfd_open(self.proc.pid)
+        except (AttributeError, OSError):
+            return None  # old kernel: poll every 20 ms instead
+
+    def _feed(self, sel, fd: int) -> None:
+        try:
+            written = os.write(fd, self.stdin[:65536])
+            self.stdin = self.stdin[written:]
+            done = not self.stdin
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # the program closed its stdin
+            done = True
+        if done:
+            sel.unregister(fd)
+            self.proc.stdin.close()
+
+    def _read(self, sel, fd: int, which: int) -> None:
+        try:
+            chunk = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not chunk:
+            sel.unregister(fd)
+            return
+        self.seen[which] += len(chunk)
+        kept = self.kept[which]
+        room = self.limits.output - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+        if len(chunk) > room:
+            self.truncated = True
+            if self.seen[which] > _KILL_FACTOR * self.limits.output:
+                self._stop("output")
+
+    def _poll(self) -> bool:
+        """Reap the program without blocking; True once it has exited."""
+        try:
+            pid, status, rusage = os.wait4(self.proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if pid == 0:
+            return False
+        self.exited, self.rusage = status, rusage
+        self.proc.returncode = _exit_code(status)
+        return True
+
+    def reap(self) -> tuple[int, float]:
+        """Wait for the (already killed) program; its wait status and CPU seconds."""
+        if self.exited is None:
+            try:
+                _, self.exited, self.rusage = os.wait4(self.proc.pid, 0)
+            except ChildProcessError:
+                self.exited = 0
+            self.proc.returncode = _exit_code(self.exited)
+        cpu = self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else 0.0
+        return self.exited, cpu
+
+
+def describe_isolation(mode: str = "auto") -> str:
+    """Describe the isolation a default :class:`Sandbox` gets on this machine."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return Sandbox(mode=mode).describe()
+        except SandboxUnavailable as exc:
+            return f"unavailable: {exc}"
