@@ -1,0 +1,54 @@
+"""`pip install .` gives the four packages with their data files (built as a real wheel)."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("commitpack_dataset", "humanevalpack_metric", "octo_trainer", "hub_cards")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(out), str(REPO)], check=True, cwd=out)
+    (built,) = out.glob("octopack-*.whl")
+    return built
+
+
+def test_wheel_holds_the_packages_and_their_data(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in PACKAGES:
+        assert f"{package}/__init__.py" in names
+    assert "commitpack_dataset/data/programming_languages.json" in names
+    assert "humanevalpack_metric/README.md" in names  # the metric card
+    assert "humanevalpack_metric/humanevalpack_metric.py" in names  # evaluate.load target
+    assert not any(name.startswith("tests/") for name in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "humanevalpack-eval" in text and "humanevalpack-toolchains" in text
+
+
+def test_installed_wheel_imports_outside_the_source_tree(wheel, tmp_path):
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    probe = (
+        "import json, pathlib, humanevalpack_metric, commitpack_dataset, octo_trainer, hub_cards\n"
+        "root = pathlib.Path(humanevalpack_metric.__file__).parent\n"
+        "assert str(root).startswith(%r), root\n"
+        "assert (root / 'README.md').is_file()\n"
+        "langs = json.loads((pathlib.Path(commitpack_dataset.__file__).parent / 'data' / "
+        "'programming_languages.json').read_text())\n"
+        "assert len(langs) == 358\n"
+        "print('ok')\n" % str(target)
+    )
+    # PYTHONPATH comes before site-packages, so the wheel's copy wins over the editable install
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
