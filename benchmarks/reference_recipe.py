@@ -427,8 +427,8 @@ class ReferenceRecipe:
             return _timed_out()
         if code == 0:
             return Outcome(Status.PASSED)
-        test_output = [line for line in out.splitlines() if not line.startswith("{")]
-        return _failed("\n".join(test_output)[-DETAIL_CHARS:] or err[-DETAIL_CHARS:])
+        test_output = "\n".join(line for line in out.splitlines() if not line.startswith("{"))
+        return _failed(test_output[max(0, test_output.find("---- ")):] or err[-DETAIL_CHARS:])
 
 
 def _rustc_errors(json_lines: str) -> str:
