@@ -82,6 +82,8 @@ class LanguageFigures:
     ours_unexpected: list = field(default_factory=list)
     baseline_unexpected: list = field(default_factory=list)
     disagreements: list = field(default_factory=list)
+    ours_slowest: list = field(default_factory=list)
+    baseline_slowest: list = field(default_factory=list)
 
     @property
     def speedup(self) -> float | None:
@@ -121,6 +123,12 @@ def _unexpected(cases: list[Case], outcomes) -> list[str]:
             if outcome.passed != (case.kind == "canonical")]
 
 
+def _slowest(cases: list[Case], outcomes, count: int = 5) -> list[str]:
+    ranked = sorted(zip(cases, outcomes), key=lambda pair: pair[1].duration, reverse=True)
+    return [f"{case.label}: {outcome.duration:.2f} s ({outcome.status.value})"
+            for case, outcome in ranked[:count]]
+
+
 def _status_counts(outcomes) -> dict:
     counts: dict = {}
     for outcome in outcomes:
@@ -143,6 +151,7 @@ def benchmark_language(language: str, cases: list[Case], executor: Executor,
     figures.unique = stats.unique
     figures.ours_status = _status_counts(ours)
     figures.ours_unexpected = _unexpected(cases, ours)
+    figures.ours_slowest = _slowest(cases, ours)
 
     if recipe is None:
         figures.baseline_skipped = "--skip-baseline"
@@ -159,6 +168,7 @@ def benchmark_language(language: str, cases: list[Case], executor: Executor,
     figures.baseline_seconds = time.monotonic() - start
     figures.baseline_status = _status_counts(baseline)
     figures.baseline_unexpected = _unexpected(cases, baseline)
+    figures.baseline_slowest = _slowest(cases, baseline)
     figures.disagreements = [
         {"program": case.label, "ours": ours_outcome.result[:300],
          "baseline": base_outcome.result[:300]}
