@@ -196,13 +196,14 @@ class _SlotPool:
     def _open(self, uid: int) -> int:
         return os.open(os.path.join(self.lock_dir, f"slot-{uid}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
 
-    def acquire(self, slot: int | None) -> _Lease:
+    def acquire(self, slot: int | None, sweep: bool = True) -> _Lease:
         if slot is not None:
             if not 0 <= slot < self.count:
                 raise SandboxError(f"slot {slot} out of range 0..{self.count - 1}")
             fd = self._open(self.uid_base + slot)
             fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another thread/process uses the slot
-            return self._fresh(_Lease(slot, self.uid_base + slot, fd))
+            lease = _Lease(slot, self.uid_base + slot, fd)
+            return self._fresh(lease) if sweep else lease
         order = list(range(self.count))
         random.shuffle(order)
         while True:
@@ -299,14 +300,13 @@ class _Cgroups:
     """Per-run child groups in the writable cgroup v1 ``pids`` and ``memory`` hierarchies.
 
     Groups live below the group we are in (so the machine's own accounting still applies) as
-    ``octopack-<pid>/<name>`` and are removed at exit."""
+    ``octopack-<pid>/run-<n>``; each is removed after its run, the parent at exit, and parents
+    left by dead processes are removed when the next process starts."""
 
     CONTROLLERS = ("pids", "memory")
 
     def __init__(self, roots: dict[str, Path]):
         self.roots = roots  # controller -> our octopack-<pid> directory
-        self._made: set[Path] = set()
-        self._lock = threading.Lock()
         atexit.register(self.cleanup)
 
     @classmethod
@@ -325,7 +325,9 @@ class _Cgroups:
             mount = Path("/sys/fs/cgroup") / controller
             if controller not in own or not (mount / "cgroup.procs").exists():
                 continue
-            root = mount / own[controller].lstrip("/") / f"octopack-{os.getpid()}"
+            parent = mount / own[controller].lstrip("/")
+            cls._remove_stale(parent)
+            root = parent / f"octopack-{os.getpid()}"
             probe = root / "probe"
             try:
                 probe.mkdir(parents=True, exist_ok=True)
@@ -333,19 +335,32 @@ class _Cgroups:
                 (probe / limit_file).write_text("max" if controller == "pids" else "-1")
                 probe.rmdir()
             except OSError:
+                with contextlib.suppress(OSError):
+                    root.rmdir()
                 continue
             roots[controller] = root
         return cls(roots) if roots else None
 
+    @staticmethod
+    def _remove_stale(parent: Path) -> None:
+        """Remove empty ``octopack-<pid>`` trees whose process is gone."""
+        with contextlib.suppress(OSError):
+            for stale in parent.glob("octopack-*"):
+                pid = stale.name.partition("-")[2]
+                if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                    for group in sorted(stale.glob("*/"), reverse=True):
+                        with contextlib.suppress(OSError):
+                            group.rmdir()
+                    with contextlib.suppress(OSError):
+                        stale.rmdir()
+
     def prepare(self, name: str, limits: Limits, extra_tasks: int) -> tuple[list[str], int]:
-        """Create/reset group ``name``; return its ``cgroup.procs`` files and the OOM count."""
+        """Create group ``name`` with the run's limits; its ``cgroup.procs`` files, OOM count."""
         procs, ooms = [], 0
         for controller, root in self.roots.items():
             group = root / name
             try:
                 group.mkdir(parents=True, exist_ok=True)
-                with self._lock:
-                    self._made.add(group)
                 if controller == "pids":
                     value = "max" if limits.processes is None else str(limits.processes + extra_tasks)
                     (group / "pids.max").write_text(value)
@@ -367,7 +382,8 @@ class _Cgroups:
         with contextlib.suppress(OSError):
             memsw.write_text(value)  # no swapping around the limit
 
-    def _ooms(self, group: Path) -> int:
+    @staticmethod
+    def _ooms(group: Path) -> int:
         try:
             for line in (group / "memory.oom_control").read_text().splitlines():
                 if line.startswith("oom_kill "):
@@ -380,8 +396,9 @@ class _Cgroups:
         return self._ooms(self.roots["memory"] / name) if "memory" in self.roots else 0
 
     def kill(self, name: str) -> None:
+        """SIGKILL every task in group ``name`` until it is empty."""
         for root in self.roots.values():
-            for _ in range(100):
+            for _ in range(200):
                 try:
                     pids = (root / name / "cgroup.procs").read_text().split()
                 except OSError:
@@ -395,25 +412,20 @@ class _Cgroups:
 
     def remove(self, name: str) -> None:
         for root in self.roots.values():
-            group = root / name
-            with contextlib.suppress(OSError):
-                group.rmdir()
-                with self._lock:
-                    self._made.discard(group)
-
-    def cleanup(self) -> None:
-        with self._lock:
-            made = sorted(self._made, key=lambda p: len(p.parts), reverse=True)
-        for group in made:
-            for _ in range(50):
+            for _ in range(100):  # killed tasks leave the group asynchronously
                 try:
-                    group.rmdir()
+                    (root / name).rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.02)  # killed tasks leave the group asynchronously
+                    time.sleep(0.01)
+
+    def cleanup(self) -> None:
         for root in self.roots.values():
+            for group in root.glob("*/"):
+                with contextlib.suppress(OSError):
+                    group.rmdir()
             with contextlib.suppress(OSError):
                 root.rmdir()
 
@@ -600,11 +612,22 @@ class Sandbox:
             parts.append("cgroup v1 " + "+".join(sorted(self._cgroups.roots)) + " limits per run")
         return "; ".join(parts)
 
+    def leftovers(self, slot: int) -> list[int]:
+        """Pids still running as ``slot``'s uid, checked while holding the slot so that no run
+        of another thread or process is counted (for tests and health checks)."""
+        if not self._slots:
+            raise SandboxError("slots exist only with uid_slots (root)")
+        lease = self._slots.acquire(slot, sweep=False)
+        try:
+            return uid_processes(lease.uid)
+        finally:
+            lease.release()
+
     # -- work directories ----------------------------------------------------------------------
     @contextlib.contextmanager
     def workdir(self, base: str | os.PathLike | None = None) -> Iterator[Path]:
         """A fresh empty work directory, removed afterwards (reachable by slot uids)."""
-        base = Path(base or os.path.join(tempfile.gettempdir(), "octopack-work"))
+        base = Path(base or os.path.join(tempfile.gettempdir(), f"octopack-work-{os.geteuid()}"))
         base.mkdir(parents=True, exist_ok=True)
         os.chmod(base, 0o711)  # traversable, not listable
         path = Path(tempfile.mkdtemp(dir=base))
@@ -735,7 +758,7 @@ class Sandbox:
         if uid is None and self.mode != "bwrap":
             marker = uuid.uuid4().hex
             env[_MARKER_VAR] = marker
-        group = f"slot-{uid}" if uid is not None else f"run-{next(_RUN_IDS)}"
+        group = f"run-{next(_RUN_IDS)}"
         try:
             if uid is not None:
                 self._give_workdir(workdir, uid)
@@ -744,6 +767,7 @@ class Sandbox:
             setup = self._child_setup(self._rlimits(limits, timeout), procs,
                                       uid if self.mode != "bwrap" else None)
             kill = _Killer(self, uid, marker, group if self._cgroups else None)
+            guards = self._guards(limits, workdir, group, ooms)
             start = time.monotonic()
             try:
                 proc = subprocess.Popen(
@@ -761,7 +785,7 @@ class Sandbox:
                                  f"sandbox: cannot execute {argv[0]}: {exc}", False,
                                  time.monotonic() - start)
             kill.proc = proc
-            watch = _Watch(proc, stdin, limits, timeout, start, workdir, kill)
+            watch = _Watch(proc, stdin, limits, timeout, start, guards, kill)
             try:
                 watch.loop()
             finally:
@@ -770,10 +794,23 @@ class Sandbox:
             return self._result(watch, status, cpu, limits, timeout, start,
                                 self._cgroups.oom_kills(group) > ooms if self._cgroups else False)
         finally:
-            if self._cgroups and uid is None:
+            if self._cgroups:
                 self._cgroups.remove(group)
             if lease:
                 lease.release()
+
+    def _guards(self, limits: Limits, workdir: Path, group: str, ooms: int) -> list:
+        """Checks polled while the program runs; each returns the name of a hit limit or None."""
+        guards = []
+        if limits.disk is not None:
+            def disk() -> str | None:
+                used, entries = _tree_usage(workdir)
+                return "disk" if used > limits.disk or entries > _MAX_WALK_ENTRIES else None
+            guards.append(disk)
+        if self._cgroups and "memory" in self._cgroups.roots:
+            # the OOM killer picks one victim; we end the whole run instead
+            guards.append(lambda: "memory" if self._cgroups.oom_kills(group) > ooms else None)
+        return guards
 
     def _result(self, watch: "_Watch", status: int, cpu: float, limits: Limits, timeout: float,
                 start: float, oom: bool) -> RunResult:
@@ -837,12 +874,12 @@ class _Killer:
 class _Watch:
     """The I/O loop of one run: feeds stdin, caps output, enforces wall time and disk use."""
 
-    DISK_POLL = 0.25
+    POLL = 0.2  # seconds between guard checks (disk use, OOM kills)
     DRAIN_GRACE = 1.0  # after the program ended, read what is left in the pipes for this long
 
-    def __init__(self, proc, stdin, limits: Limits, timeout: float, start: float, workdir: Path,
+    def __init__(self, proc, stdin, limits: Limits, timeout: float, start: float, guards: list,
                  killer: _Killer):
-        self.proc, self.limits, self.workdir, self.killer = proc, limits, workdir, killer
+        self.proc, self.limits, self.guards, self.killer = proc, limits, guards, killer
         self.deadline = start + timeout
         self.stdin = memoryview(stdin) if stdin is not None else None
         self.kept = {1: bytearray(), 2: bytearray()}
@@ -850,17 +887,25 @@ class _Watch:
         self.truncated = False
         self.limit: str | None = None
         self.exited: int | None = None  # wait status once reaped
+        self.killed = False
+        self.drain_until: float | None = None  # set once the run is over: drain until then
         self.rusage = None
 
     def text(self, which: int) -> str:
         return bytes(self.kept[which]).decode("utf-8", "replace")
 
     def _stop(self, limit: str | None) -> None:
+        """Kill the run (once); ``limit`` names the reason, if it is a limit."""
         if self.limit is None and limit is not None:
             self.limit = limit
-        self.killer.everything()
+        if not self.killed:
+            self.killed = True
+            self.killer.everything()
+        if self.drain_until is None:
+            self.drain_until = time.monotonic() + self.DRAIN_GRACE
 
     def loop(self) -> None:
+        """Until the program has exited and its pipes are drained (or a limit/timeout hit)."""
         proc = self.proc
         streams = {proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}
         sel = selectors.DefaultSelector()
@@ -874,23 +919,23 @@ class _Watch:
             pidfd = self._pidfd()
             if pidfd is not None:
                 sel.register(pidfd, selectors.EVENT_READ, "exit")
-            drain_until = None
-            next_disk = time.monotonic() + self.DISK_POLL
-            while any(key.data == "out" for key in sel.get_map().values()):
+            next_poll = time.monotonic() + self.POLL
+            while True:
                 now = time.monotonic()
-                if drain_until is not None and now >= drain_until:
-                    break
-                if drain_until is None and self.exited is None and now >= self.deadline:
+                reading = any(key.data == "out" for key in sel.get_map().values())
+                if self.drain_until is not None:
+                    if not reading or now >= self.drain_until:
+                        break
+                elif now >= self.deadline:
                     self._stop("timeout")
-                    drain_until = now + self.DRAIN_GRACE
                     continue
-                if drain_until is None and self.limits.disk is not None and now >= next_disk:
-                    used, entries = _tree_usage(self.workdir)
-                    if used > self.limits.disk or entries > _MAX_WALK_ENTRIES:
-                        self._stop("disk")
-                        drain_until = now + self.DRAIN_GRACE
-                    next_disk = now + self.DISK_POLL
-                wake = drain_until if drain_until is not None else min(self.deadline, next_disk)
+                elif now >= next_poll:
+                    hit = next(filter(None, (guard() for guard in self.guards)), None)
+                    if hit:
+                        self._stop(hit)
+                        continue
+                    next_poll = now + self.POLL
+                wake = self.drain_until if self.drain_until is not None else min(self.deadline, next_poll)
                 if pidfd is None:
                     wake = min(wake, now + 0.02)
                 for key, _ in sel.select(max(0.0, wake - now)):
@@ -900,13 +945,10 @@ class _Watch:
                         self._feed(sel, key.fd)
                     else:
                         self._read(sel, key.fd, streams[key.fd])
-                if self.limit == "output" and drain_until is None:
-                    drain_until = time.monotonic() + self.DRAIN_GRACE
                 if self.exited is None and self._poll():
-                    # The program is done: whatever it left behind dies now, then we drain.
-                    self.killer.everything()
-                    if drain_until is None:
-                        drain_until = time.monotonic() + self.DRAIN_GRACE
+                    # The program is done (closing its pipes is not enough: it may still be
+                    # exiting). Whatever it left behind dies now; then we drain the pipes.
+                    self._stop(None)
             if pidfd is not None:
                 os.close(pidfd)
         finally:
