@@ -267,7 +267,8 @@ def _train_model(tokenizer, documents: Sequence[str]):
         **MODEL_CONFIG,
     )
     stream = []
-    for encoding in tokenizer.backend_tokenizer.encode_batch(list(documents), add_special_tokens=False):
+    encodings = tokenizer.backend_tokenizer.encode_batch(list(documents), add_special_tokens=False)
+    for encoding in encodings:
         stream.extend(encoding.ids)
         stream.append(eos_id)
 
@@ -378,7 +379,7 @@ def _remove_leftovers(target: Path) -> None:
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an existing ``target`` is renamed away first, then deleted."""
+    """Move ``staging`` to ``target``; an existing ``target`` is renamed away, then deleted."""
     old = None
     if target.exists() or target.is_symlink():
         old = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
@@ -397,11 +398,13 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m octo_trainer.tiny``: build (or reuse) the tiny model and print its directory."""
-    parser = argparse.ArgumentParser(prog="python -m octo_trainer.tiny", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m octo_trainer.tiny", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--output-dir", type=Path, help=f"default: {default_model_dir()}")
     parser.add_argument("--force", action="store_true", help="rebuild even if a valid build exists")
     parser.add_argument(
-        "--corpus-dir", type=Path, help="train on HumanEvalPack-style *.jsonl files in this directory"
+        "--corpus-dir", type=Path, help="train on the HumanEvalPack-style *.jsonl files in this dir"
     )
     args = parser.parse_args(argv)
     print(build_tiny_model(args.output_dir, force=args.force, corpus_dir=args.corpus_dir))

@@ -1,4 +1,4 @@
-"""The local OpenAI-compatible endpoint: ``transformers serve`` on the tiny model, real ``openai`` client.
+"""The local OpenAI-compatible endpoint: `transformers serve` on the tiny model, `openai` client.
 
 The first group talks to the session ``openai_server``; its answers are checked against the same
 model run locally (greedy decoding, so they must agree token for token). The second group checks
@@ -8,6 +8,9 @@ cheap enough to start and stop per test.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 import textwrap
 import urllib.request
@@ -182,12 +185,16 @@ def _start_fake(tmp_path: Path, script: str, *, timeout: float = 60.0):
 def test_stop_kills_the_whole_process_group(tmp_path):
     process = _start_fake(tmp_path, FAKE_SERVER)
     group = process.pid
-    assert len(group_members(group)) == 2  # the server and its child
+    try:
+        assert len(group_members(group)) == 2  # the server and its child
 
-    stop_process_group(process)
+        stop_process_group(process)
 
-    assert process.returncode is not None
-    assert group_members(group) == []
+        assert process.returncode is not None
+        assert group_members(group) == []
+    finally:  # never leave the fake's sleeper behind, even when the assertions fail
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 def test_start_failure_reports_the_log(tmp_path):
@@ -209,9 +216,7 @@ def test_start_timeout_kills_the_server(tmp_path):
             timeout=3,
         )
     assert "still loading" in str(error.value)
-    assert not [
-        pid for pid in _pids_running(str(path))
-    ], "the unhealthy server must be killed"
+    assert _pids_running(str(path)) == [], "the unhealthy server must be killed"
 
 
 def _pids_running(needle: str) -> list[int]:

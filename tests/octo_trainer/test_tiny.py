@@ -1,4 +1,4 @@
-"""The tiny causal LM: loads with the Auto classes, chats, generates, builds deterministically, caches.
+"""The tiny causal LM: loads with Auto classes, chats, generates, builds deterministically, caches.
 
 ``tiny_model_dir`` (tests/support/openai_fixtures.py) is the build in the default cache; tests that
 need their own build write into ``tmp_path``. Each fresh build costs a few seconds of CPU, so the
@@ -42,8 +42,13 @@ CONVERSATION = [
 
 
 def test_importing_octo_trainer_stays_light():
-    code = "import sys, octo_trainer, octo_trainer.tiny; print(sorted({'torch', 'transformers', 'tokenizers'} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, octo_trainer, octo_trainer.tiny\n"
+        "print(sorted({'torch', 'transformers', 'tokenizers'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
