@@ -1,6 +1,6 @@
 """Run one untrusted command in isolation, and make sure nothing it started survives.
 
-Isolation layers (see :meth:`Sandbox.describe` for what is in effect on a machine):
+Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what is in effect):
 
 * **bubblewrap** (``mode="bwrap"``): its own mount, PID, network, IPC, UTS and cgroup namespaces;
   a read-only view of ``/``; fresh size-limited tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``
@@ -12,44 +12,71 @@ Isolation layers (see :meth:`Sandbox.describe` for what is in effect on a machin
   ``RLIMIT_NPROC`` a per-run process limit (it is per uid and ignored for root), hides files that
   are not world-readable, and lets the sandbox kill every process of that uid afterwards
   (``kill(-1, SIGKILL)`` from a helper running as the uid) -- which also catches double-forked
-  daemons in the fallback mode. As root, bwrap runs privileged (it can bind toolchains from
-  under the 0700 ``/root``) and drops to the slot uid inside the sandbox with ``setpriv``.
-  Slots are exclusive across threads *and* processes (``flock`` on ``/tmp/octopack-sandbox``).
+  daemons in the fallback mode. As root, bwrap runs privileged (so it can bind toolchains from
+  under the 0700 ``/root``; an unprivileged bwrap under the slot uid cannot) and drops to the
+  slot uid inside the sandbox with ``setpriv``. Slots are exclusive across threads *and*
+  processes (``flock`` on ``/tmp/octopack-sandbox/slot-<uid>.lock``).
 * **rlimits** in every mode: CPU seconds, address space or data segment, file size, open files,
-  process count; no core dumps.
-* **cgroups** (enhancement, only if writable, v1 ``pids``/``memory`` hierarchies): a per-slot
-  group below our own with ``pids.max`` and ``memory.limit_in_bytes`` that bounds the *total*
-  memory of a run (rlimits are per process); OOM kills are reported as ``limit="memory"``.
-* **Fallback** (``mode="rlimit"``, loud warning): no namespaces; rlimits, a new session/process
-  group, the slot uid when root, and otherwise a scan of ``/proc`` for an environment marker to
-  kill escaped processes. Without root *and* without bwrap a program can signal the caller.
+  process count (without root: the caller's current task count plus the limit, approximate);
+  no core dumps. The work dir's total size is polled (``Limits.disk``).
+* **cgroups** (enhancement, only where the v1 ``pids``/``memory`` hierarchies are writable; not
+  cgroup v2): a group per run below our own with ``pids.max`` and ``memory.limit_in_bytes``,
+  bounding the *total* memory of a run (rlimits are per process). An OOM kill ends the whole run
+  with ``limit="memory"``.
+* **Fallback** (``mode="rlimit"``, loud warning): no namespaces (host network and files visible
+  subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a scan
+  of ``/proc`` for an environment marker to kill escaped processes. Without root *and* without
+  bwrap a program runs as the caller and can read the caller's files and signal its processes.
 
 Using it::
 
-    sandbox = Sandbox(ro_binds=[cache_dir])             # once per language/process
-    with sandbox.workdir() as wd:                       # a fresh private directory
+    sandbox = Sandbox(ro_binds=[cache_dir])             # once per language; thread-safe
+    with sandbox.workdir() as wd:                       # fresh, private, removed afterwards
         (wd / "main.py").write_text(program)
         res = sandbox.run(["python3", "main.py"], wd, timeout=10, slot=worker_index)
+        if res.timed_out: ...                           # wall clock or CPU limit
+        res.returncode, res.stdout, res.stderr, res.truncated, res.limit
 
-``slot`` is optional: give each executor worker thread its own index (``0 <= slot < slots``) or
-leave it ``None`` to take any free slot for the duration of the call.
+``slot``: give each executor worker thread its own index (``0 <= slot < slots``, default 64), or
+leave it ``None`` to take any free slot for the duration of the call (best when several
+processes evaluate at once: an explicit slot held elsewhere is waited for). Consecutive runs on
+one work dir (compile, then run) may use different slots: the tree is re-owned to the slot uid
+before each run (symlinks and files of other owners are never followed or re-owned). Work dirs
+must be reachable by the slot uid: use :meth:`Sandbox.workdir` (or parents that are ``o+x``;
+under ``/tmp`` and the other hidden dirs bwrap recreates parents as 0755).
 
-Memory limits -- pick per runtime (``Limits`` fields):
+Memory limits -- pick per runtime (``Limits`` fields; measured with JDK 17, Node 20, CPython):
 
-* ``address_space`` (RLIMIT_AS): right for C/C++/Rust binaries and CPython. Wrong for the JVM,
-  Go and Node: they reserve huge virtual ranges up front and fail to start. Use
-  ``Limits.managed(...)`` (``address_space=None``) for them.
-* ``data`` (RLIMIT_DATA, private writable mappings): works with the JVM, Go and Node, because
-  their reservations are ``PROT_NONE`` until used; combine with the runtime's own cap
-  (``java -Xmx512m``, ``node --max-old-space-size=512``, ``GOMEMLIMIT``) for a clean error.
-* ``memory`` (cgroup, whole run): applied in addition where cgroups are writable.
+* ``address_space`` (RLIMIT_AS, default 4 GiB): right for C/C++/Rust binaries and CPython (a
+  memory bomb gets ``MemoryError``/``bad_alloc``). Wrong for the JVM: it reserves 1 GiB of class
+  space plus the heap, so at 2 GiB it cannot start ("Could not allocate compressed class space");
+  Go reserves similarly. Node 20 starts under 1 GiB.
+* ``data`` (RLIMIT_DATA): counts only private writable mappings, so ``PROT_NONE`` reservations
+  are free. Use ``Limits.managed(data=...)`` (``address_space=None``) for the JVM, Go and Node,
+  and cap the runtime below it for a clean error: ``java -Xmx256m`` under ``data=1 GiB`` gives
+  ``OutOfMemoryError``; without ``-Xmx`` the JVM sizes its heap from the host RAM and aborts
+  ("insufficient memory") once it grows past the limit. ``node --max-old-space-size``,
+  ``GOMEMLIMIT`` likewise.
+* ``memory`` (cgroup, whole run, default 4 GiB): applied in addition where cgroups are writable.
+
+CPU: ``cpu_seconds`` defaults to ``timeout x cores + 1`` (multi-threaded compilers and runtimes
+burn CPU faster than wall time); the wall-clock timeout normally ends a run. SIGXCPU (or the
+SIGKILL at the hard limit) is reported as ``timed_out`` with ``limit="cpu"``.
 
 Callers' duties: pass ``ro_binds`` for anything under the hidden directories (``/root``,
 ``/home``, ``/run``, ``/tmp``) a toolchain needs (``~/.rustup``, ``~/.cargo``, caches); with slot
-uids those files must be world-readable (``make_world_readable`` helps); pass ``env`` explicitly
-(the default is only ``PATH``, ``HOME``/``TMPDIR`` = the work dir and ``LANG=C.UTF-8``), e.g.
-``RUSTUP_HOME``/``CARGO_HOME`` for rustup proxies, and point writable caches (``GOCACHE``) into the
-work dir since binds are read-only.
+uids those files must be world-readable (directories ``o+rx``; a warning names unreadable bind
+roots; :func:`make_world_readable` fixes a cache built by root, e.g. ``~/.m2`` is 0750). Pass
+``env`` explicitly: the program sees only it plus defaults for ``PATH``, ``HOME``/``TMPDIR`` (the
+work dir) and ``LANG=C.UTF-8`` -- e.g. ``RUSTUP_HOME``/``CARGO_HOME`` for rustup proxies, and
+point writable caches (``GOCACHE``, ``npm_config_cache``) into the work dir, since binds are
+read-only.
+
+Not covered: no seccomp filter (the kernel's full syscall surface is reachable, including
+unprivileged user namespaces inside a privileged-bwrap sandbox); cgroup v2 is not used; the
+disk limit is polled (a fast writer can exceed it by what it writes in ``_Watch.POLL``
+seconds); ``preexec_fn`` runs Python code between fork and exec, which CPython documents as
+unsafe with threads (it only calls ``setrlimit``/``prctl``/``set*id``/``write``).
 """
 
 from __future__ import annotations
@@ -57,13 +84,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import errno
 import fcntl
 import itertools
 import logging
 import os
 import pwd
-import random
 import resource
 import selectors
 import shutil
@@ -75,7 +100,7 @@ import threading
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -89,6 +114,7 @@ _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: used by the
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _LOCK_DIR = "/tmp/octopack-sandbox"
 _MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
+_PROBE_UID = 65533  # never a slot; only used to check that dropping privileges works
 _KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
 _MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as a disk-limit hit
 
@@ -101,7 +127,7 @@ class Limits:
     use); ``memory`` and ``processes`` additionally bound the whole run where cgroups exist.
     """
 
-    cpu_seconds: float | None = None  # per process; defaults to the wall timeout + 1 s
+    cpu_seconds: float | None = None  # per process; default: timeout x cores + 1 s
     address_space: int | None = 4 * GiB  # RLIMIT_AS
     file_size: int | None = 64 * MiB  # RLIMIT_FSIZE: largest file a run may write
     processes: int | None = 256  # RLIMIT_NPROC per slot uid (threads count) / pids.max
@@ -204,10 +230,8 @@ class _SlotPool:
             fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another thread/process uses the slot
             lease = _Lease(slot, self.uid_base + slot, fd)
             return self._fresh(lease) if sweep else lease
-        order = list(range(self.count))
-        random.shuffle(order)
-        while True:
-            for index in order:
+        while True:  # from the top: explicit slots (worker indices) are usually the low ones
+            for index in reversed(range(self.count)):
                 fd = self._open(self.uid_base + index)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -464,6 +488,29 @@ def _tree_usage(path: Path) -> tuple[int, int]:
     return total, entries
 
 
+def _cpu_limit(limits: Limits, timeout: float) -> int:
+    """RLIMIT_CPU seconds. The default leaves room for all cores busy for the whole wall time
+    (JVM, Go, rustc are multi-threaded): the wall-clock timeout is what normally ends a run."""
+    cpu = limits.cpu_seconds if limits.cpu_seconds is not None else timeout * (os.cpu_count() or 1) + 1
+    return max(1, int(cpu + 0.999))
+
+
+def _user_tasks(uid: int) -> int:
+    """Tasks (threads) of ``uid`` now: what RLIMIT_NPROC counts."""
+    needle = f"\nUid:\t{uid}\t".encode()
+    total = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/status", "rb") as fh:
+                    status = fh.read()
+            except OSError:
+                continue
+            if needle in status:
+                total += int(status.split(b"\nThreads:\t", 1)[1].split(b"\n", 1)[0])
+    return total
+
+
 def _exit_code(status: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
@@ -538,17 +585,13 @@ class Sandbox:
         if self.uid_slots:
             if not self.setpriv:
                 return "setpriv (util-linux) is needed to drop to slot uids inside bwrap"
-            cmd = base + self._namespaces() + ("--", *self._drop_privileges(self._slot_probe_uid()), "true")
+            cmd = base + self._namespaces() + ("--", *self._drop_privileges(_PROBE_UID), "true")
             return None if _probe(cmd) else "privileged bwrap + setpriv failed"
         for extra in (("--unshare-user", "--disable-userns"), ()):
             if _probe(base + ("--unshare-all", *extra, "true")):
                 self._bwrap_extra = extra
                 return None
         return "cannot create namespaces (user namespaces disabled?)"
-
-    @staticmethod
-    def _slot_probe_uid() -> int:
-        return 65533  # never a slot; only used to check that dropping privileges works
 
     def _namespaces(self) -> tuple[str, ...]:
         if self.uid_slots:  # privileged bwrap: no user namespace, so the slot uid stays real
@@ -652,13 +695,14 @@ class Sandbox:
                 if st.st_uid != uid or st.st_gid != uid:
                     os.chown(name, uid, uid, follow_symlinks=False)
         os.chmod(workdir, 0o700)
-        if self.mode != "bwrap":  # fallback: the host path itself must be reachable
-            for parent in workdir.parents:
-                if not os.stat(parent).st_mode & stat.S_IXOTH:
-                    raise SandboxError(
-                        f"{parent} is not searchable by the sandbox uid, so the work dir "
-                        f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
-                    )
+        for parent in workdir.parents:  # bwrap recreates parents inside hidden dirs as 0755
+            hidden = self.mode == "bwrap" and any(parent == Path(h) or Path(h) in parent.parents
+                                                  for h in self.hidden)
+            if not hidden and not os.stat(parent).st_mode & stat.S_IXOTH:
+                raise SandboxError(
+                    f"{parent} is not searchable by the sandbox uid, so the work dir "
+                    f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
+                )
 
     # -- command construction -------------------------------------------------------------------
     def _wrap(self, argv: Sequence[str], workdir: Path, env: Mapping[str, str], uid: int | None,
@@ -693,9 +737,9 @@ class Sandbox:
         return []
 
     def _rlimits(self, limits: Limits, timeout: float) -> list[tuple[int, int, int]]:
-        cpu = limits.cpu_seconds if limits.cpu_seconds is not None else timeout + 1
+        cpu = _cpu_limit(limits, timeout)
         wanted = [
-            (resource.RLIMIT_CPU, max(1, int(cpu + 0.999)), max(1, int(cpu + 0.999)) + 1),
+            (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU at the soft limit, SIGKILL 1 s later
             (resource.RLIMIT_AS, limits.address_space, limits.address_space),
             (resource.RLIMIT_DATA, limits.data, limits.data),
             (resource.RLIMIT_FSIZE, limits.file_size, limits.file_size),
@@ -704,6 +748,10 @@ class Sandbox:
         ]
         if limits.processes is not None and self.uid_slots:
             wanted.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
+        elif limits.processes is not None and not self.root:
+            # RLIMIT_NPROC counts all tasks of our uid: leave room for the ones that exist
+            nproc = _user_tasks(os.getuid()) + limits.processes
+            wanted.append((resource.RLIMIT_NPROC, nproc, nproc))
         return [(res, soft, hard) for res, soft, hard in wanted if soft is not None]
 
     @staticmethod
@@ -747,6 +795,8 @@ class Sandbox:
         selects the slot uid (see the module docstring); thread-safe."""
         limits = limits or Limits()
         workdir = Path(workdir).resolve()
+        if not workdir.is_dir():
+            raise SandboxError(f"work dir {workdir} does not exist")
         env = dict(env or {})
         env.setdefault("PATH", _DEFAULT_PATH)
         env.setdefault("HOME", str(workdir))
@@ -817,9 +867,9 @@ class Sandbox:
         code = _exit_code(status)
         if self.mode == "bwrap" and 128 < code <= 128 + 64:
             code = -(code - 128)  # bwrap reports a child killed by signal N as 128 + N
-        cpu_limit = limits.cpu_seconds if limits.cpu_seconds is not None else timeout + 1
         limit = watch.limit
-        if limit is None and (code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu >= int(cpu_limit + 0.999) - 0.05)):
+        cpu_hit = code == -signal.SIGKILL and cpu >= _cpu_limit(limits, timeout) - 0.05
+        if limit is None and (code == -signal.SIGXCPU or cpu_hit):
             limit = "cpu"
         if limit is None and oom:
             limit = "memory"

@@ -509,20 +509,32 @@ def test_c_daemon_that_hides_from_proc_is_killed(sandbox, workdir, marker):
 
 @pytest.mark.slow
 def test_unprivileged_caller_gets_bwrap():
-    """A non-root caller (uid 60100 via setpriv) still gets namespaces and a full tree kill."""
+    """A non-root caller (uid 60100 via setpriv): bwrap with a user namespace, and the fallback,
+    both kill the whole tree; RLIMIT_NPROC (with headroom for the caller's tasks) stops a bomb."""
     if not IS_ROOT or not BWRAP or not shutil.which("setpriv") or not os.access("/usr/bin/python3", os.X_OK):
         pytest.skip("needs root (to switch uid), bwrap, setpriv and /usr/bin/python3")
     marker = f"octomark{uuid.uuid4().hex[:12]}"
     script = textwrap.dedent(f"""
-        import json, warnings
-        from humanevalpack_metric.sandbox import Sandbox
-        sb = Sandbox()
-        out = {{"mode": sb.mode, "slots": sb.uid_slots}}
-        with sb.workdir() as wd:
-            out["daemon"] = sb.run(["sh", "-c", "(trap '' TERM; sleep 1000; : {marker}) & echo ok"], wd, 10).stdout
-            out["loop"] = sb.run(["sh", "-c", "while :; do :; done"], wd, 1).timed_out
-            out["ppid"] = sb.run(["sh", "-c", "kill -9 $PPID; echo x"], wd, 10).returncode is not None
-            out["uid"] = sb.run(["id", "-u"], wd, 10).stdout.strip()
+        import json, time, warnings
+        from humanevalpack_metric.sandbox import Limits, Sandbox
+        warnings.simplefilter("ignore")
+        daemon = ["sh", "-c", "(trap '' TERM; sleep 1000; : {marker}) & echo ok"]
+        bomb = ["sh", "-c", "f() {{ f | f & }}; f; sleep 100 # {marker}"]
+        out = {{}}
+        for mode in ("bwrap", "rlimit"):
+            sb = Sandbox(mode=mode)
+            with sb.workdir() as wd:
+                out[mode] = {{
+                    "slots": sb.uid_slots,
+                    "daemon": sb.run(daemon, wd, 10).stdout,
+                    "loop": sb.run(["sh", "-c", "while :; do :; done"], wd, 1).timed_out,
+                    "uid": sb.run(["id", "-u"], wd, 10).stdout.strip(),
+                }}
+                if mode == "bwrap":
+                    out[mode]["ppid"] = sb.run(["sh", "-c", "kill -9 $PPID; echo x"], wd, 10).returncode is not None
+                    started = time.monotonic()
+                    sb.run(bomb, wd, 2, limits=Limits(processes=32))
+                    out[mode]["bomb_s"] = round(time.monotonic() - started)
         print(json.dumps(out))
     """)
     proc = subprocess.run(
@@ -531,5 +543,8 @@ def test_unprivileged_caller_gets_bwrap():
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
-    assert out == {"mode": "bwrap", "slots": False, "daemon": "ok\n", "loop": True, "ppid": True, "uid": "60100"}
+    common = {"slots": False, "daemon": "ok\n", "loop": True, "uid": "60100"}
+    assert out["rlimit"] == common  # the fallback finds escaped processes by their marker
+    assert out["bwrap"] == {**common, "ppid": True, "bomb_s": out["bwrap"]["bomb_s"]}
+    assert out["bwrap"]["bomb_s"] < 6
     assert live_with(marker) == []
