@@ -196,13 +196,12 @@ class Repo:
     def resolve(self, revision: str) -> str:
         """Map a branch, tag, PR ref or (abbreviated) commit sha to a full commit sha."""
         meta = self.meta
-        name = revision
         for prefix, kind in (("refs/heads/", "branches"), ("refs/tags/", "tags")):
-            if name.startswith(prefix) and name[len(prefix) :] in meta[kind]:
-                return meta[kind][name[len(prefix) :]]
+            if revision.startswith(prefix) and revision[len(prefix) :] in meta[kind]:
+                return meta[kind][revision[len(prefix) :]]
         for kind in ("branches", "tags", "pulls"):
-            if name in meta[kind]:
-                return meta[kind][name]
+            if revision in meta[kind]:
+                return meta[kind][revision]
         if COMMIT_OID.fullmatch(revision):
             matches = [p.stem for p in (self.path / "commits").glob(f"{revision}*.json")]
             if len(matches) == 1:
@@ -227,17 +226,20 @@ class Repo:
             current = data["parents"][0] if data["parents"] else None
 
     def last_commit(self, sha: str, path: str) -> dict:
-        """The newest commit (from ``sha`` backwards) that changed ``path`` or anything under it."""
-        def subtree(files: dict) -> dict:
-            return {p: e["oid"] for p, e in files.items() if p == path or p.startswith(path + "/") or not path}
+        """The newest commit (from ``sha`` backwards) that changed ``path`` or anything under it.
 
-        newest = None
+        Walks back while the subtree stays identical; the last commit of that run introduced it.
+        """
+        def subtree(files: dict) -> dict:
+            return {p: e["oid"] for p, e in files.items() if not path or p == path or p.startswith(path + "/")}
+
+        introduced = None
         for data in self.history(sha):
-            if newest is not None and subtree(data["files"]) != subtree(newest["files"]):
+            if introduced is not None and subtree(data["files"]) != subtree(introduced["files"]):
                 break
-            newest = data
-        assert newest is not None
-        return {"id": newest["id"], "title": newest["title"], "date": newest["date"]}
+            introduced = data
+        assert introduced is not None
+        return {"id": introduced["id"], "title": introduced["title"], "date": introduced["date"]}
 
     def write_commit(self, parent: str | None, files: dict, title: str, message: str) -> str:
         data = {
@@ -370,11 +372,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _json_body(self) -> Any:
+    def _json_body(self, *required: str) -> Any:
         try:
-            return json.loads(self.body or b"{}")
+            payload = json.loads(self.body or b"{}")
         except json.JSONDecodeError as error:
             raise HubError(400, f"Invalid JSON body: {error}") from error
+        missing = [name for name in required if not isinstance(payload, dict) or name not in payload]
+        if missing:
+            raise HubError(400, f"Missing field(s) in request body: {', '.join(missing)}")
+        return payload
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None,
               content_type: str = "application/json") -> None:
@@ -403,7 +409,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         try:
             self._route(method, segments)
         except HubError as error:
-            headers = {"X-Error-Message": error.message, **error.headers}
+            message = error.message.encode("ascii", "backslashreplace").decode().replace("\n", " ")
+            headers = {"X-Error-Message": message, **error.headers}
             if error.code:
                 headers["X-Error-Code"] = error.code
             self._send_json({"error": error.message}, error.status, headers)
@@ -507,7 +514,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _create_repo(self) -> None:
         self._require_token()
-        payload = self._json_body()
+        payload = self._json_body("name")
         repo_type = payload.get("type") or "model"
         if repo_type not in URL_PREFIXES:
             raise HubError(400, f"Invalid repo type: {repo_type}")
@@ -527,7 +534,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _delete_repo(self) -> None:
         self._require_token()
-        payload = self._json_body()
+        payload = self._json_body("name")
         repo_id = f"{payload.get('organization') or self.store.namespace}/{payload['name']}"
         self.store.delete(payload.get("type") or "model", repo_id)
         self._send(200)
@@ -682,10 +689,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             mode = "lfs" if is_lfs_path(path, item.get("size", 0), base64.b64decode(item.get("sample", ""))) \
                 else "regular"
             existing = files.get(path)
-            oid = None  # what the client compares with its own hash to skip unchanged files
-            if existing is not None:
-                oid = existing["lfs"]["oid"] if mode == "lfs" and existing.get("lfs") else \
-                    existing["oid"] if mode == "regular" and not existing.get("lfs") else None
+            oid = None  # the client compares it with its own hash (sha256 for LFS, git sha1 otherwise)
+            if existing is not None and bool(existing.get("lfs")) == (mode == "lfs"):
+                oid = existing["lfs"]["oid"] if mode == "lfs" else existing["oid"]
             ignored = any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path.rsplit("/", 1)[-1], p) for p in ignore)
             answer.append({"path": path, "uploadMode": mode, "shouldIgnore": ignored, "oid": oid})
         self._send_json({"files": answer, "commitOid": sha})
@@ -717,7 +723,10 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _commit(self, repo_type: str, repo_id: str, revision: str) -> None:
         self._require_token()
-        lines = [json.loads(line) for line in self.body.splitlines() if line.strip()]
+        try:
+            lines = [json.loads(line) for line in self.body.splitlines() if line.strip()]
+        except json.JSONDecodeError as error:
+            raise HubError(400, f"Invalid NDJSON commit payload: {error}") from error
         if not lines or lines[0].get("key") != "header":
             raise HubError(400, "A commit payload starts with a header line")
         header = lines[0]["value"]
@@ -825,7 +834,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                     raise revision_not_found(name)
                 del meta["tags"][name]
             else:  # POST .../tag/{revision} {"tag": ...}
-                tag = self._json_body()["tag"]
+                tag = self._json_body("tag")["tag"]
                 if tag in meta["tags"]:
                     raise HubError(409, f"Tag {tag} already exists")
                 meta["tags"][tag] = repo.resolve(name)
