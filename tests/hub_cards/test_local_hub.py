@@ -8,6 +8,8 @@ later tests (dataset pushes, model cards, recipes) fail for confusing reasons.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,7 @@ def test_upload_folder_snapshot_and_revisions(local_hub, tmp_path, repo_type):
     files = {
         "README.md": b"---\nlicense: mit\ntags:\n- octopack\n---\n# Hello\n",
         "notes/info.txt": "small text, ünïcode\n".encode(),
+        "代码/示例 file.py": b"print('non-ASCII path with a space')\n",
         "data/blob.bin": os.urandom(300_000),  # binary and a .bin suffix: must travel through LFS
         "weights.safetensors": os.urandom(2_000),
     }
@@ -169,6 +172,8 @@ def test_error_paths_raise_the_usual_exceptions(local_hub, tmp_path):
     api.create_repo(repo_id, exist_ok=True)  # a 409 the client tolerates
     with pytest.raises(EntryNotFoundError):
         hf_hub_download(repo_id, "missing.json")
+    with pytest.raises(EntryNotFoundError):
+        hf_hub_download(repo_id, "代码/ünïcödé.json")  # not latin-1: must not break headers
     with pytest.raises(EntryNotFoundError):
         api.list_repo_tree(repo_id, path_in_repo="no/such/dir").__next__()
     with pytest.raises(RevisionNotFoundError):
@@ -300,3 +305,35 @@ def test_point_clients_at_is_undone(local_hub_server, tmp_path):
     after = (constants.ENDPOINT, constants.HF_HUB_CACHE, hf_api.api.endpoint, datasets.config.HF_ENDPOINT,
              os.environ.get("HF_ENDPOINT"))
     assert after == before
+
+
+def test_hf_file_system_ranges_listing_and_writes(local_hub):
+    from huggingface_hub import HfFileSystem
+
+    repo_id = local_hub.repo_id("fsspec")
+    local_hub.api.create_repo(repo_id, repo_type="dataset")
+    payload = bytes(range(256)) * 400
+    local_hub.api.upload_file(path_or_fileobj=payload, path_in_repo="dir/data.bin", repo_id=repo_id,
+                              repo_type="dataset")
+    fs, root = HfFileSystem(), f"datasets/{repo_id}"  # default endpoint and token: the patched ones
+    assert fs.info(f"{root}/dir/data.bin")["size"] == len(payload)
+    assert fs.ls(f"{root}/dir", detail=False) == [f"{root}/dir/data.bin"]
+    assert fs.glob(f"{root}/**/*.bin") == [f"{root}/dir/data.bin"]
+    with fs.open(f"{root}/dir/data.bin", "rb", block_size=1024) as handle:
+        handle.seek(5000)
+        assert handle.read(300) == payload[5000:5300]  # served from byte ranges
+    with fs.open(f"{root}/written.txt", "w") as handle:
+        handle.write("written through fsspec")
+    assert local_hub.server.read_file(repo_id, "written.txt", repo_type="dataset") == b"written through fsspec"
+
+
+def test_subprocesses_inherit_the_redirection(local_hub, tmp_path):
+    """The ``hf`` CLI in a child process reaches the local hub through the patched environment."""
+    hf = Path(sys.executable).with_name("hf")
+    repo_id = local_hub.repo_id("cli")
+    (tmp_path / "up.txt").write_text("through the CLI")
+    for args in (["repos", "create", repo_id], ["upload", repo_id, str(tmp_path / "up.txt"), "up.txt"],
+                 ["download", repo_id, "up.txt", "--local-dir", str(tmp_path / "down")]):
+        subprocess.run([str(hf), *args], check=True, capture_output=True, timeout=120)
+    assert (tmp_path / "down" / "up.txt").read_text() == "through the CLI"
+    assert local_hub.server.read_file(repo_id, "up.txt") == b"through the CLI"
