@@ -36,7 +36,12 @@ Caveats for fixture users:
 * Everything is undone when the test ends; do not keep ``HfApi``/``HfFileSystem`` objects or cached
   file paths across tests. A session- or module-scoped fixture that needs the hub can call
   ``point_clients_at`` with its own ``pytest.MonkeyPatch`` (it then owns the isolation).
-* Code that builds ``HfApi(endpoint="https://huggingface.co")`` explicitly is not redirected.
+* Code that builds ``HfApi(endpoint="https://huggingface.co")`` explicitly, or copied a constant by
+  value at import time (``from huggingface_hub.constants import ENDPOINT``), is not redirected.
+* Child processes inherit the patched environment, so ``subprocess.run(["hf", ...])`` or a training
+  recipe started as a script reaches the local hub too (their imports read the env afresh).
+* Pass ``cache_dir``/``local_dir`` explicitly only under ``tmp_path``; the defaults already point into
+  ``local_hub.hf_home``.
 * The server is shared by the session and serves one test's storage at a time: do not use
   ``local_hub`` with in-process parallelism across tests (pytest-xdist workers are separate
   processes and each gets its own server, which is fine).
