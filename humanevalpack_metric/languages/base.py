@@ -15,10 +15,13 @@ A language knows four things, and nothing about scheduling or models:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Iterable, Iterator
 
 from ..outcome import Outcome
 from ..sandbox import Sandbox
@@ -40,6 +43,33 @@ class Tool:
         if not found:
             raise ToolchainMissing(f"`{self.command}` not found on PATH. {self.hint}")
         return found
+
+
+def sandbox_hidden(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """The existing ``paths`` that the sandbox hides (below ``Sandbox.HIDDEN``, e.g. a pyenv
+    interpreter under ``/root``), resolved, deduplicated, and without paths inside another
+    one: what :meth:`Language.sandbox_ro_paths` returns for toolchains outside ``/usr``."""
+    hidden = [Path(h) for h in Sandbox.HIDDEN]
+    found: list[Path] = []
+    for path in sorted({Path(p).resolve() for p in paths if os.path.exists(p)}):
+        if any(h == path or h in path.parents for h in hidden) and not any(
+                f == path or f in path.parents for f in found):
+            found.append(path)
+    return found
+
+
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``cache_dir`` (created if needed) across threads and processes,
+    for :meth:`Language.prepare` work that must happen once; build under a temporary name and
+    rename into place while holding it."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(cache_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class Language:
