@@ -394,6 +394,8 @@ class _Cgroups:
                 procs.append(str(group / "cgroup.procs"))
             except OSError as exc:
                 log.warning("sandbox: cgroup %s unusable (%s); continuing without it", group, exc)
+                with contextlib.suppress(OSError):
+                    group.rmdir()  # an existing group must be one the run joined
         return procs, ooms
 
     @staticmethod
@@ -419,20 +421,24 @@ class _Cgroups:
     def oom_kills(self, name: str) -> int:
         return self._ooms(self.roots["memory"] / name) if "memory" in self.roots else 0
 
-    def kill(self, name: str) -> None:
-        """SIGKILL every task in group ``name`` until it is empty."""
+    def kill(self, name: str) -> bool:
+        """SIGKILL every task in group ``name``; True if a group of the run exists and is now
+        empty (every process of a run is in its groups, and it cannot leave them)."""
+        emptied = False
         for root in self.roots.values():
-            for _ in range(200):
+            for _ in range(100):
                 try:
                     pids = (root / name / "cgroup.procs").read_text().split()
                 except OSError:
                     break
                 if not pids:
+                    emptied = True
                     break
                 for pid in pids:
                     with contextlib.suppress(OSError):
                         os.kill(int(pid), signal.SIGKILL)
-                time.sleep(0.005)
+                time.sleep(0.002)
+        return emptied
 
     def remove(self, name: str) -> None:
         for root in self.roots.values():
@@ -908,14 +914,14 @@ class _Killer:
 
     def everything(self, final: bool = False) -> None:
         """Kill the run's processes. In bwrap mode killing the outer bwrap tears down the PID
-        namespace, so the (slower) uid sweep only runs at the end, as a second line."""
+        namespace; an emptied cgroup proves the run is gone; otherwise the slot uid sweep
+        (a helper process, ~10 ms) is the last line, also catching daemons in the fallback."""
         if self.proc is not None:
             with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)  # outer bwrap (its PID ns dies) / group
-        if self.group:
-            self.sandbox._cgroups.kill(self.group)
+        contained = bool(self.group) and self.sandbox._cgroups.kill(self.group)
         patience = 2.0 if final else 0.2
-        if self.uid is not None and (final or self.sandbox.mode != "bwrap"):
+        if self.uid is not None and not contained and (final or self.sandbox.mode != "bwrap"):
             _kill_uid(self.uid, patience)
         if self.marker:
             _kill_marked(self.marker, patience)

@@ -56,14 +56,16 @@ def _bwrap_ok() -> bool:
 BWRAP = _bwrap_ok()
 
 
-@pytest.fixture(scope="module", params=["bwrap", "rlimit"])
+@pytest.fixture(scope="module", params=["bwrap", "rlimit", "rlimit-nocgroups"])
 def sandbox(request) -> Sandbox:
+    """Both modes; the fallback also without cgroups, where only the slot uid (or the
+    environment marker) finds escaped processes."""
     if request.param == "bwrap":
         if not BWRAP:
             pytest.skip("bubblewrap cannot create namespaces here")
         return Sandbox(ro_binds=PYTHON_BINDS, mode="bwrap")
     with pytest.warns(RuntimeWarning, match="SANDBOX FALLBACK"):
-        return Sandbox(ro_binds=PYTHON_BINDS, mode="rlimit")
+        return Sandbox(ro_binds=PYTHON_BINDS, mode="rlimit", cgroups=None if request.param == "rlimit" else False)
 
 
 @pytest.fixture(scope="module")
