@@ -1,0 +1,227 @@
+"""C++: the harness' prelude + the generation cut before ``int main``; ``g++`` then ``./a.out``.
+
+**Assembly** (harness ``process_results``, any task): ``(PRELUDE + "\\n" +
+generation.split("int main")[0]).strip()``, where the prelude is ``using namespace std;`` followed
+by 20 ``#include`` lines (in that order: GCC accepts the ``using`` first). The reference then
+compiles ``candidate + "\\n" + "\\n" + test`` (the test brings ``#undef NDEBUG``, ``assert.h``
+and ``int main``).
+
+**Verdict** (``code_eval_octopack``): ``g++ -std=c++11 test.cpp -lcrypto -lssl`` failing ->
+compile error (``failed: compilation error: <stderr>``); ``./a.out`` exit 0 -> passed, else
+``failed: <stderr or stdout>``; timeouts -> ``timed out``. The harness gives compiling and
+running 60 s each (:attr:`Cpp.compile_timeout`, :attr:`Cpp.default_timeout`).
+
+**Speed**: parsing the prelude's headers (Boost included) is most of a compile (0.57 s of
+0.8 s). :meth:`Cpp.prepare` precompiles the prelude once into a header (``prelude.h.gch``,
+built with the same ``-std=c++11`` and default ``-O0`` as every program, so the generated code
+is the same). A program that starts with the prelude is compiled as ``-include prelude.h`` plus
+the rest of its text, behind a ``#line`` directive that keeps line numbers and the file name
+(``test.cpp``) of the reference; ``-Winvalid-pch`` reports a header GCC refused to use (that
+costs time, never correctness). ``-pipe`` avoids temporary files.
+
+**CPP/23 pitfall** (reference-data bug, reproduced by default): the task defines
+``int strlen(string)``, but the prelude's ``<cstring>`` declares libc ``strlen(const char*)``,
+an exact match for the tests' string literals, so the tests never call the task's function and
+every answer that compiles passes. With ``corrected=True``, :meth:`Cpp.program` puts
+``#define strlen(s) strlen(std::string(s))`` between a candidate that defines ``strlen`` on a
+``string`` and the tests: every test call then passes a ``std::string``, for which libc's
+``strlen`` is not viable, so the task's function is called. The macro comes after the
+candidate, so the candidate's own code (which may use libc ``strlen``) is untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..outcome import Outcome, Status
+from ..sandbox import Sandbox, make_world_readable
+from .base import Language, Tool, ToolchainMissing, cache_lock, sandbox_hidden
+
+log = logging.getLogger(__name__)
+
+# bigcode-evaluation-harness IMPORT_HELPER["cpp"], in order.
+PRELUDE_LINES = (
+    "using namespace std;",
+    "#include<stdlib.h>",
+    "#include<algorithm>",
+    "#include<cmath>",
+    "#include<math.h>",
+    "#include<numeric>",
+    "#include<stdio.h>",
+    "#include<vector>",
+    "#include<set>",
+    "#include<map>",
+    "#include<queue>",
+    "#include<stack>",
+    "#include<list>",
+    "#include<deque>",
+    "#include<boost/any.hpp>",
+    "#include<string>",
+    "#include<climits>",
+    "#include<cstring>",
+    "#include<iostream>",
+    "#include<sstream>",
+    "#include<fstream>",
+)
+PRELUDE = "\n".join(PRELUDE_LINES)
+STANDARD = "-std=c++11"  # the reference's only compile flag (so -O0)
+LIBRARIES = ("-lcrypto", "-lssl")  # the reference links them for CPP/162 (MD5)
+INSTALL_HINT = "Install them with `apt-get install g++ libboost-dev libssl-dev`."
+
+STRLEN_FIX = ("#define strlen(s) strlen(std::string(s))"
+              "  // octopack corrected mode: the tests call the task's strlen (CPP/23)")
+_STRING_STRLEN = re.compile(r"\bstrlen\s*\(\s*(?:const\s+)?(?:std\s*::\s*)?string\b")
+
+
+class Cpp(Language):
+    name = "cpp"
+    display_name = "C++"
+    task_prefix = "CPP"
+    aliases = ("c++",)
+    default_timeout = 60.0  # run phase
+    compile_timeout = 60.0  # compile phase: the harness gives each phase the same 60 s
+    stop_words = ()
+    tools = (Tool("g++", f"The C++ tasks need g++, Boost and OpenSSL headers. {INSTALL_HINT}"),)
+
+    def __init__(self, corrected: bool = False, precompiled_header: bool = True):
+        super().__init__(corrected=corrected)
+        self.precompiled_header = precompiled_header
+        self.pch_header: Path | None = None  # set by prepare() when the PCH is usable
+        self._warned_invalid_pch = False
+
+    # -- toolchain ------------------------------------------------------------------------
+    def check_toolchain(self) -> None:
+        _check_libraries(self.tools[0].path())
+
+    def prepare(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self.compiler = self.tools[0].path()
+        if self.precompiled_header:
+            self.pch_header = _precompiled_prelude(self.compiler, cache_dir)
+
+    def sandbox_ro_paths(self, cache_dir: Path) -> list[Path]:
+        compiler = shutil.which("g++")
+        prefix = [Path(compiler).resolve().parent.parent] if compiler else []
+        return sandbox_hidden([cache_dir, *prefix])
+
+    # -- programs -------------------------------------------------------------------------
+    def assemble(self, generation: str, problem: dict, task: str) -> str:
+        return (PRELUDE + "\n" + generation.split("int main")[0]).strip()
+
+    def program(self, candidate: str, reference: str) -> str:
+        if self.corrected and "strlen(" in reference and _STRING_STRLEN.search(candidate):
+            return candidate + "\n" + STRLEN_FIX + "\n" + reference
+        return super().program(candidate, reference)
+
+    def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
+        compiled = self._compile(program, workdir, sandbox)
+        header = self.pch_header
+        if header is not None and compiled.returncode != 0 and str(header) in compiled.stderr:
+            # our header is not readable in this sandbox: a setup problem, never the program's
+            log.error("cpp: the precompiled prelude is not usable inside the sandbox (expose %s "
+                      "via sandbox_ro_paths); compiling without it: %s", header.parent,
+                      compiled.stderr[:500])
+            self.pch_header = None
+            compiled = self._compile(program, workdir, sandbox)
+        if compiled.timed_out:
+            return Outcome(Status.TIMEOUT, "compilation timed out", compiled.duration)
+        if compiled.returncode != 0:
+            return Outcome(Status.COMPILE_ERROR, compiled.stderr or compiled.stdout,
+                           compiled.duration)
+        self._check_pch_used(compiled.stderr)
+        ran = sandbox.run(["./a.out"], workdir, timeout=timeout)
+        duration = compiled.duration + ran.duration
+        if ran.timed_out:
+            return Outcome(Status.TIMEOUT, duration=duration)
+        if ran.returncode == 0:
+            return Outcome(Status.PASSED, duration=duration)
+        detail = ran.stderr or ran.stdout or f"exit code {ran.returncode}"
+        return Outcome(Status.FAILED, detail, duration)
+
+    def _compile(self, program: str, workdir: Path, sandbox: Sandbox):
+        source, flags = self._source(program)
+        (workdir / "test.cpp").write_text(source, encoding="utf-8")
+        return sandbox.run([self.compiler, STANDARD, "-pipe", *flags, "test.cpp", *LIBRARIES],
+                           workdir, timeout=self.compile_timeout)
+
+    def _source(self, program: str) -> tuple[str, list[str]]:
+        """The file to compile and the extra flags: with the precompiled prelude when usable."""
+        if self.pch_header is None or not program.startswith(PRELUDE + "\n"):
+            return program, []
+        rest = program[len(PRELUDE) + 1:]
+        line = f'#line {len(PRELUDE_LINES) + 1} "test.cpp"\n'
+        return line + rest, ["-Winvalid-pch", "-include", str(self.pch_header)]
+
+    def _check_pch_used(self, stderr: str) -> None:
+        if self.pch_header is not None and ".gch" in stderr and not self._warned_invalid_pch:
+            self._warned_invalid_pch = True
+            log.warning("cpp: g++ did not use the precompiled prelude (compiles are slower, "
+                        "verdicts unaffected): %s", stderr[:1000])
+
+
+@functools.lru_cache(maxsize=None)
+def _check_libraries(compiler: str) -> None:
+    """Compile and link a probe that needs Boost and OpenSSL, once per process."""
+    probe = "#include<boost/any.hpp>\n#include<openssl/md5.h>\nint main(){ return 0; }\n"
+    with tempfile.TemporaryDirectory(prefix="octopack-cpp-check-") as tmp:
+        proc = subprocess.run(
+            [compiler, STANDARD, "-x", "c++", "-", "-o", os.path.join(tmp, "probe"), *LIBRARIES],
+            input=probe, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise ToolchainMissing(
+            f"g++ cannot build a program using Boost (boost/any.hpp, every C++ program) and "
+            f"OpenSSL (openssl/md5.h, -lcrypto -lssl, CPP/162): {proc.stderr.strip()[-1500:]}\n"
+            f"{INSTALL_HINT}")
+
+
+def _precompiled_prelude(compiler: str, cache_dir: Path) -> Path | None:
+    """``cache_dir/pch-<key>/prelude.h`` with its ``.gch`` next to it, built once; None (with a
+    warning) if GCC will not use it. The key covers the compiler, its version and the prelude."""
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    key = hashlib.sha256("\0".join(
+        [os.path.realpath(compiler), version, STANDARD, PRELUDE]).encode()).hexdigest()[:16]
+    header = cache_dir / f"pch-{key}" / "prelude.h"
+    if not header.with_suffix(".h.gch").exists():
+        with cache_lock(cache_dir):
+            if not header.with_suffix(".h.gch").exists():
+                _build_pch(compiler, header.parent)
+    if not _pch_is_used(compiler, header):
+        log.warning("cpp: g++ does not use the precompiled prelude %s.gch; compiling without "
+                    "it (slower, same verdicts)", header)
+        return None
+    return header
+
+
+def _build_pch(compiler: str, target: Path) -> None:
+    """Build in a staging directory and rename it into place (readers never see half a PCH)."""
+    staging = Path(tempfile.mkdtemp(prefix=".pch-", dir=target.parent))
+    try:
+        (staging / "prelude.h").write_text(PRELUDE + "\n", encoding="utf-8")
+        proc = subprocess.run(
+            [compiler, STANDARD, "-x", "c++-header", "prelude.h", "-o", "prelude.h.gch"],
+            cwd=staging, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise ToolchainMissing(f"g++ cannot compile the C++ prelude: "
+                                   f"{proc.stderr.strip()[-1500:]}\n{INSTALL_HINT}")
+        make_world_readable(staging)  # the sandbox's slot uids read it
+        shutil.rmtree(target, ignore_errors=True)  # a broken earlier attempt
+        os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _pch_is_used(compiler: str, header: Path) -> bool:
+    """``g++ -H`` marks a precompiled header it loads with ``!``."""
+    proc = subprocess.run(
+        [compiler, STANDARD, "-Winvalid-pch", "-H", "-fsyntax-only", "-include", str(header),
+         "-x", "c++", "-"],
+        input="int main(){}\n", capture_output=True, text=True, timeout=120)
+    return proc.returncode == 0 and f"! {header}.gch" in proc.stderr
