@@ -32,7 +32,7 @@ from pathlib import Path
 
 from humanevalpack_metric import settings
 from humanevalpack_metric.executor import Executor
-from humanevalpack_metric.languages import LANGUAGES, get_language
+from humanevalpack_metric.languages import LANGUAGES, ToolchainMissing, get_language
 from humanevalpack_metric.problems import load_problems
 from humanevalpack_metric.sandbox import Sandbox
 from humanevalpack_metric.tasks import reference
@@ -389,8 +389,14 @@ def main(argv=None) -> int:
         recipe = None if args.skip_baseline else ReferenceRecipe(
             settings.cache_dir() / "benchmark-baseline", executor.cache_dir, progress)
         try:
-            for name in cases:
-                figures = benchmark_language(name, cases[name], executor, recipe)
+            for name in list(cases):
+                try:
+                    figures = benchmark_language(name, cases[name], executor, recipe)
+                except ToolchainMissing as missing:
+                    skipped[name] = str(missing)
+                    print(f"{name}: skipped ({missing})", file=sys.stderr)
+                    del cases[name]
+                    continue
                 results.append(figures)
                 print(f"{name}: {figures.programs} programs, octopack "
                       f"{figures.ours_seconds:.1f} s, reference "
