@@ -686,7 +686,9 @@ class Sandbox:
             shutil.rmtree(path, ignore_errors=True)
 
     def _give_workdir(self, workdir: Path, uid: int) -> None:
-        """Hand the work dir tree to the slot uid (symlinks and foreign files are left alone)."""
+        """Hand the work dir tree to the slot uid (symlinks and foreign files are left alone)
+        and make sure the uid can reach it: parents we created below the temp dir get ``o+x``;
+        other unsearchable parents are an error."""
         own = range(self._slots.uid_base, self._slots.uid_base + self._slots.count)
         for root, dirs, files in os.walk(workdir):
             for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
@@ -701,10 +703,16 @@ class Sandbox:
                 if st.st_uid != uid or st.st_gid != uid:
                     os.chown(name, uid, uid, follow_symlinks=False)
         os.chmod(workdir, 0o700)
+        temp = Path(tempfile.gettempdir()).resolve()
         for parent in workdir.parents:  # bwrap recreates parents inside hidden dirs as 0755
             hidden = self.mode == "bwrap" and any(parent == Path(h) or Path(h) in parent.parents
                                                   for h in self.hidden)
-            if not hidden and not os.stat(parent).st_mode & stat.S_IXOTH:
+            st = os.stat(parent)
+            if hidden or st.st_mode & stat.S_IXOTH:
+                continue
+            if temp in parent.parents and st.st_uid == os.geteuid():
+                os.chmod(parent, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)  # our mkdtemp: o+x only
+            else:
                 raise SandboxError(
                     f"{parent} is not searchable by the sandbox uid, so the work dir "
                     f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
