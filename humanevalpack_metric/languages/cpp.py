@@ -17,7 +17,10 @@ built with the same ``-std=c++11`` and default ``-O0`` as every program, so the 
 is the same). A program that starts with the prelude is compiled as ``-include prelude.h`` plus
 the rest of its text, behind a ``#line`` directive that keeps line numbers and the file name
 (``test.cpp``) of the reference; ``-Winvalid-pch`` reports a header GCC refused to use (that
-costs time, never correctness). ``-pipe`` avoids temporary files.
+costs time, never correctness). ``-pipe`` avoids temporary files. Linking is the other big
+cost: ``gold`` links in 0.02 s of CPU instead of ``ld.bfd``'s 0.06 s, so it is used when it
+works (:attr:`Cpp.fast_linker`). Only the layout of the executable differs; address-space
+randomisation already varies addresses from run to run.
 
 **CPP/23 pitfall** (reference-data bug, reproduced by default): the task defines
 ``int strlen(string)``, but the prelude's ``<cstring>`` declares libc ``strlen(const char*)``,
@@ -74,6 +77,7 @@ PRELUDE_LINES = (
 PRELUDE = "\n".join(PRELUDE_LINES)
 STANDARD = "-std=c++11"  # the reference's only compile flag (so -O0)
 LIBRARIES = ("-lcrypto", "-lssl")  # the reference links them for CPP/162 (MD5)
+GOLD = "-fuse-ld=gold"
 INSTALL_HINT = "Install them with `apt-get install g++ libboost-dev libssl-dev`."
 
 STRLEN_FIX = ("#define strlen(s) strlen(std::string(s))"
@@ -91,10 +95,13 @@ class Cpp(Language):
     stop_words = ()
     tools = (Tool("g++", f"The C++ tasks need g++, Boost and OpenSSL headers. {INSTALL_HINT}"),)
 
-    def __init__(self, corrected: bool = False, precompiled_header: bool = True):
+    def __init__(self, corrected: bool = False, precompiled_header: bool = True,
+                 fast_linker: bool = True):
         super().__init__(corrected=corrected)
         self.precompiled_header = precompiled_header
+        self.fast_linker = fast_linker
         self.pch_header: Path | None = None  # set by prepare() when the PCH is usable
+        self.link_flags: list[str] = []  # set by prepare(): ["-fuse-ld=gold"] when it works
         self._warned_invalid_pch = False
 
     # -- toolchain ------------------------------------------------------------------------
@@ -106,6 +113,7 @@ class Cpp(Language):
         self.compiler = self.tools[0].path()
         if self.precompiled_header:
             self.pch_header = _precompiled_prelude(self.compiler, cache_dir)
+        self.link_flags = [GOLD] if self.fast_linker and _links_with(self.compiler, GOLD) else []
 
     def sandbox_ro_paths(self, cache_dir: Path) -> list[Path]:
         compiler = shutil.which("g++")
@@ -149,8 +157,8 @@ class Cpp(Language):
     def _compile(self, program: str, workdir: Path, sandbox: Sandbox):
         source, flags = self._source(program)
         (workdir / "test.cpp").write_text(source, encoding="utf-8")
-        return sandbox.run([self.compiler, STANDARD, "-pipe", *flags, "test.cpp", *LIBRARIES],
-                           workdir, timeout=self.compile_timeout)
+        return sandbox.run([self.compiler, STANDARD, "-pipe", *flags, "test.cpp", *LIBRARIES,
+                            *self.link_flags], workdir, timeout=self.compile_timeout)
 
     def _source(self, program: str) -> tuple[str, list[str]]:
         """The file to compile and the extra flags: with the precompiled prelude when usable."""
@@ -167,14 +175,26 @@ class Cpp(Language):
                         "verdicts unaffected): %s", stderr[:1000])
 
 
+PROBE = "#include<boost/any.hpp>\n#include<openssl/md5.h>\nint main(){ return 0; }\n"
+
+
+def _build_probe(compiler: str, *flags: str) -> subprocess.CompletedProcess:
+    """Compile and link a program that needs Boost and OpenSSL."""
+    with tempfile.TemporaryDirectory(prefix="octopack-cpp-probe-") as tmp:
+        return subprocess.run(
+            [compiler, STANDARD, "-x", "c++", "-", "-o", os.path.join(tmp, "probe"), *LIBRARIES,
+             *flags], input=PROBE, capture_output=True, text=True, timeout=120)
+
+
+@functools.lru_cache(maxsize=None)
+def _links_with(compiler: str, flag: str) -> bool:
+    return _build_probe(compiler, flag).returncode == 0
+
+
 @functools.lru_cache(maxsize=None)
 def _check_libraries(compiler: str) -> None:
-    """Compile and link a probe that needs Boost and OpenSSL, once per process."""
-    probe = "#include<boost/any.hpp>\n#include<openssl/md5.h>\nint main(){ return 0; }\n"
-    with tempfile.TemporaryDirectory(prefix="octopack-cpp-check-") as tmp:
-        proc = subprocess.run(
-            [compiler, STANDARD, "-x", "c++", "-", "-o", os.path.join(tmp, "probe"), *LIBRARIES],
-            input=probe, capture_output=True, text=True, timeout=120)
+    """Build the probe once per process; explain what is missing if that fails."""
+    proc = _build_probe(compiler)
     if proc.returncode != 0:
         raise ToolchainMissing(
             f"g++ cannot build a program using Boost (boost/any.hpp, every C++ program) and "

@@ -2,6 +2,8 @@
 (same verdicts, used by g++), the CPP/23 pitfall in both modes, and every canonical/buggy
 solution."""
 
+import shutil
+
 import pytest
 
 from humanevalpack_metric.languages import get_language
@@ -89,6 +91,10 @@ def test_run_timeout(cpp):
     assert outcome.status is Status.TIMEOUT and outcome.result == "timed out"
 
 
+def test_gold_links_when_available(cpp):
+    assert cpp.language.link_flags == (["-fuse-ld=gold"] if shutil.which("ld.gold") else [])
+
+
 def test_the_precompiled_prelude_is_built_once_and_used(cpp):
     header = cpp.language.pch_header
     assert header is not None and header.with_suffix(".h.gch").is_file()
@@ -110,15 +116,17 @@ TRICKY = {
 
 
 @pytest.mark.parametrize("generation", list(TRICKY.values()), ids=list(TRICKY))
-def test_precompiled_prelude_gives_the_same_verdicts(cpp, generation):
-    program = _program(cpp.language, generation)
-    with_pch = cpp.run(program)
-    header, cpp.language.pch_header = cpp.language.pch_header, None
+def test_fast_build_gives_the_reference_builds_verdicts(cpp, generation):
+    lang = cpp.language
+    program = _program(lang, generation)
+    fast = cpp.run(program)
+    saved = lang.pch_header, lang.link_flags
+    lang.pch_header, lang.link_flags = None, []  # g++ -std=c++11 test.cpp -lcrypto -lssl
     try:
-        without = cpp.run(program)
+        plain = cpp.run(program)
     finally:
-        cpp.language.pch_header = header
-    assert with_pch.status == without.status
+        lang.pch_header, lang.link_flags = saved
+    assert fast.status == plain.status
 
 
 # -- CPP/23: libc strlen shadows the task's function ------------------------------------------
