@@ -729,9 +729,9 @@ class Sandbox:
             size = limits.tmpfs_size if writable else MiB
             cmd += ["--perms", "1777" if writable else "0755", "--size", str(size), "--tmpfs", hidden]
         cmd += ["--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/dev/shm"]
+        cmd += self._hidden_parents(workdir)
         for path in self.ro_binds:
             cmd += ["--ro-bind", path, path]
-        cmd += self._hidden_parents(workdir)
         cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), *self._namespaces(),
                 "--die-with-parent", "--new-session", "--clearenv"]
         for key, value in env.items():
@@ -742,13 +742,20 @@ class Sandbox:
         return cmd + list(argv)
 
     def _hidden_parents(self, workdir: Path) -> list[str]:
-        """Create the work dir's parents inside a hidden tmpfs as 0755 (bwrap would use 0700,
-        which a slot uid cannot traverse)."""
-        for hidden in map(Path, self.hidden):
-            if hidden in workdir.parents:
-                between = [p for p in workdir.parents if hidden in p.parents]
-                return [arg for p in reversed(between) for arg in ("--perms", "0755", "--dir", str(p))]
-        return []
+        """``--dir`` arguments that create, as 0755, the parents of the binds and the work dir
+        that lie in a hidden tmpfs (bwrap would create them 0700: untraversable for a slot uid).
+        """
+        hidden = [Path(h) for h in self.hidden]
+        binds = [Path(b) for b in self.ro_binds]
+        parents = set()
+        for path in [*binds, workdir]:
+            for parent in path.parents:
+                in_tmpfs = any(h in parent.parents for h in hidden)
+                in_bind = any(b == parent or b in parent.parents for b in binds)
+                if in_tmpfs and not in_bind:
+                    parents.add(parent)
+        ordered = sorted(parents, key=lambda p: len(p.parts))
+        return [arg for p in ordered for arg in ("--perms", "0755", "--dir", str(p))]
 
     def _rlimits(self, limits: Limits, timeout: float) -> list[tuple[int, int, int]]:
         cpu = _cpu_limit(limits, timeout)

@@ -201,6 +201,27 @@ def test_cannot_write_or_delete_outside_workdir(sandbox, workdir, tmp_path):
         targets[1].unlink(missing_ok=True)
 
 
+def test_deep_ro_bind_under_hidden_dir_is_readable(tmp_path):
+    """A toolchain bound from deep inside a hidden directory (``~/.pyenv/versions/x``) is
+    reachable: bwrap's own parents would be 0700, the sandbox creates them 0755."""
+    if not BWRAP:
+        pytest.skip("bubblewrap cannot create namespaces here")
+    top = Path.home() / f".octopack-test-{uuid.uuid4().hex[:8]}"
+    tool = top / "versions" / "1.0"
+    tool.mkdir(parents=True)
+    (tool / "tool.txt").write_text("toolchain\n")
+    sandbox_module.make_world_readable(top)
+    try:
+        sb = Sandbox(ro_binds=[tool, *PYTHON_BINDS], mode="bwrap")
+        with sb.workdir() as wd:
+            res = sb.run(["cat", str(tool / "tool.txt")], wd, timeout=10)
+            assert res.stdout == "toolchain\n", res.stderr
+            res = sb.run(["sh", "-c", f"echo x > {tool}/new"], wd, timeout=10)
+            assert res.returncode != 0 and not (tool / "new").exists()
+    finally:
+        shutil.rmtree(top)
+
+
 def test_symlink_planted_in_workdir_is_not_followed(sandbox, workdir):
     if not sandbox.uid_slots:
         pytest.skip("work dirs are only re-owned with slot uids")
