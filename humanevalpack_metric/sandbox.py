@@ -24,9 +24,10 @@ Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what 
   bounding the *total* memory of a run (rlimits are per process). An OOM kill ends the whole run
   with ``limit="memory"``.
 * **Fallback** (``mode="rlimit"``, loud warning): no namespaces (host network and files visible
-  subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a scan
-  of ``/proc`` for an environment marker to kill escaped processes. Without root *and* without
-  bwrap a program runs as the caller and can read the caller's files and signal its processes.
+  subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a
+  best-effort scan of ``/proc`` for an environment marker to kill escaped processes (a program
+  can erase it). Without root *and* without bwrap a program runs as the caller and can read the
+  caller's files and signal its processes: use that only for trusted code.
 
 Using it::
 
@@ -39,7 +40,9 @@ Using it::
 
 ``slot``: give each executor worker thread its own index (``0 <= slot < slots``, default 64), or
 leave it ``None`` to take any free slot for the duration of the call (best when several
-processes evaluate at once: an explicit slot held elsewhere is waited for). Consecutive runs on
+processes evaluate at once: an explicit slot held elsewhere is waited for). A run holds its slot
+until it returns, so a long-lived server run (a warm interpreter) must not share an explicit
+slot with runs that have to happen meanwhile: they would wait for it. Consecutive runs on
 one work dir (compile, then run) may use different slots: the tree is re-owned to the slot uid
 before each run (symlinks and files of other owners are never followed or re-owned). Work dirs
 must be reachable by the slot uid: use :meth:`Sandbox.workdir` (or parents that are ``o+x``;
@@ -1083,8 +1086,10 @@ class _Watch:
         if self.exited is None:
             try:
                 _, self.exited, self.rusage = os.wait4(self.proc.pid, 0)
-            except ChildProcessError:
-                self.exited = 0
+            except ChildProcessError:  # someone else reaped it (os.wait() elsewhere?)
+                log.warning("sandbox: pid %d was reaped by someone else; reporting a kill",
+                            self.proc.pid)
+                self.exited = signal.SIGKILL  # a wait status: never a false "exit 0"
             self.proc.returncode = _exit_code(self.exited)
         cpu = self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else 0.0
         return self.exited, cpu
