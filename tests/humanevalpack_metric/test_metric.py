@@ -59,8 +59,12 @@ def test_default_k_reports_only_k_up_to_n(code_eval):
 
 
 def test_shapes_are_checked_with_a_clear_message(code_eval):
-    with pytest.raises(TypeError, match="one list of candidate programs per problem"):
+    with pytest.raises(ValueError, match="expected a list"):  # evaluate checks the features
         HumanEvalPack().compute(predictions=[GOOD], references=[TEST])
+    with pytest.raises(TypeError, match="one list of candidate programs per problem"):
+        humanevalpack_metric.score_candidates([GOOD], [TEST])
+    with pytest.raises(ValueError, match="one test per problem"):
+        humanevalpack_metric.score_candidates([[GOOD], [GOOD]], [TEST])
 
 
 def test_timeouts_and_wrong_answers_are_told_apart(code_eval, executor):
@@ -77,7 +81,7 @@ def test_identical_programs_run_once_and_results_resume(code_eval, tmp_path):
     with Executor(num_workers=2, progress=False, results_path=path) as first:
         report = humanevalpack_metric.score_candidates(predictions, [TEST], k=[1], executor=first)
     assert report.stats["executed"] == 2 and report.stats["programs"] == 40
-    assert report.pass_at_k == {"pass@1": 0.5}
+    assert report.pass_at_k == {"pass@1": pytest.approx(0.5)}
     with Executor(num_workers=2, progress=False, results_path=path) as resumed:
         again = humanevalpack_metric.score_candidates(predictions, [TEST], k=[1], executor=resumed)
     assert again.stats["executed"] == 0 and again.pass_at_k == report.pass_at_k
@@ -112,7 +116,7 @@ def test_cli_scores_a_jsonl_and_writes_json_and_table(code_eval, tmp_path, human
                      "--no-progress"])
     assert code == 0
     saved = json.loads((out / "results.json").read_text())
-    assert saved["pass_at_k"] == {"pass@1": 0.5, "pass@2": 1.0}
+    assert saved["pass_at_k"] == {"pass@1": pytest.approx(0.5), "pass@2": pytest.approx(1.0)}
     assert len(saved["results"]) == 4
     assert "| python | synthesize | 2 | 4 | 50.0 | 100.0 |" in (out / "results.md").read_text()
 
