@@ -3,19 +3,17 @@
 - Toolchain work happens once per executor and language (``Language.prepare``), cached on disk.
 - Identical programs run once: outcomes are cached by (language, mode, timeout, program text),
   in memory and optionally in a JSONL file that makes long evaluations resumable.
-- Every worker thread has its own :class:`~humanevalpack_metric.sandbox.Sandbox` (its own slot)
-  and every program its own throwaway directory.
+- Every program runs in its own throwaway directory inside the language's
+  :class:`~humanevalpack_metric.sandbox.Sandbox`, which gives each concurrent run its own slot
+  (an unprivileged uid, exclusive across threads and processes).
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -127,7 +125,7 @@ class Executor:
         self.cache = ResultCache(results_path)
         self.progress = progress
         self._languages: dict[str, Language] = {}
-        self._sandboxes: dict[tuple[str, int], Sandbox] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -154,16 +152,12 @@ class Executor:
                 self._languages[lang.name] = lang
             return self._languages[lang.name]
 
-    def _sandbox(self, lang: Language, slot: int) -> Sandbox:
-        key = (lang.name, slot)
+    def _sandbox(self, lang: Language) -> Sandbox:
         with self._lock:
-            if key not in self._sandboxes:
+            if lang.name not in self._sandboxes:
                 ro = [str(p) for p in lang.sandbox_ro_paths(self.cache_dir / lang.name)]
-                kwargs = {"ro_binds": ro, "mode": self.sandbox_mode}
-                if "slot" in inspect.signature(Sandbox.__init__).parameters:
-                    kwargs["slot"] = slot
-                self._sandboxes[key] = Sandbox(**kwargs)
-            return self._sandboxes[key]
+                self._sandboxes[lang.name] = Sandbox(ro_binds=ro, mode=self.sandbox_mode)
+            return self._sandboxes[lang.name]
 
     # -- running --------------------------------------------------------------------------
     def run(
@@ -197,44 +191,28 @@ class Executor:
         return outcomes, stats
 
     def _execute_all(self, lang: Language, todo: dict[str, str], timeout: float, desc: str) -> None:
-        root = Path(tempfile.mkdtemp(prefix=f"octopack-{lang.name}-"))
-        os.chmod(root, 0o755)
-        slots = list(range(self.num_workers))
-        slot_lock = threading.Lock()
+        sandbox = self._sandbox(lang)
 
-        def work(item: tuple[str, str]) -> None:
-            key, program = item
-            with slot_lock:
-                slot = slots.pop()
-            try:
-                self.cache.put(key, self._execute_one(lang, program, root, slot, timeout))
-            finally:
-                with slot_lock:
-                    slots.append(slot)
+        def work(key: str, program: str) -> None:
+            self.cache.put(key, self._execute_one(lang, sandbox, program, timeout))
 
-        try:
-            with ThreadPoolExecutor(max_workers=self.num_workers) as pool:
-                futures = [pool.submit(work, item) for item in todo.items()]
-                bar = _progress(len(futures), desc, self.progress)
-                for future in as_completed(futures):
-                    future.result()
-                    bar.update(1)
-                bar.close()
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        with ThreadPoolExecutor(max_workers=self.num_workers) as pool:
+            futures = [pool.submit(work, key, program) for key, program in todo.items()]
+            bar = _progress(len(futures), desc, self.progress)
+            for future in as_completed(futures):
+                future.result()
+                bar.update(1)
+            bar.close()
 
-    def _execute_one(self, lang: Language, program: str, root: Path, slot: int,
-                     timeout: float) -> Outcome:
-        workdir = Path(tempfile.mkdtemp(dir=root))
-        os.chmod(workdir, 0o777)
+    @staticmethod
+    def _execute_one(lang: Language, sandbox: Sandbox, program: str, timeout: float) -> Outcome:
         started = time.monotonic()
         try:
-            outcome = lang.execute(program, workdir, self._sandbox(lang, slot), timeout)
+            with sandbox.workdir() as workdir:
+                outcome = lang.execute(program, workdir, sandbox, timeout)
         except Exception as error:  # our failure, not the program's: say so, keep the batch
             logger.exception("executing a %s program failed", lang.name)
             outcome = Outcome(Status.ERROR, f"{type(error).__name__}: {error}")
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
         if not outcome.duration:
             outcome.duration = time.monotonic() - started
         return outcome
