@@ -39,7 +39,8 @@ class RunStats:
     cache_hits: int = 0
     executed: int = 0
     prepare_seconds: float = 0.0
-    wall_seconds: float = 0.0
+    wall_seconds: float = 0.0  # includes prepare_seconds
+    sandbox: str = ""  # the isolation in effect ("bwrap" or "rlimit")
     status_counts: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -136,10 +137,16 @@ class Executor:
         self.close()
 
     def close(self) -> None:
-        for language in self._languages.values():
-            language.close()
-        self._languages.clear()
+        for name in list(self._languages):
+            self.close_language(name)
         self.cache.close()
+
+    def close_language(self, name: str) -> None:
+        """Stop one language's helper processes (warm interpreters, compile servers)."""
+        with self._lock:
+            lang = self._languages.pop(get_language(name).name, None)
+        if lang is not None:
+            lang.close()
 
     def language(self, name: str) -> Language:
         """The prepared language (toolchain checked and warmed once per executor)."""
@@ -181,6 +188,7 @@ class Executor:
         stats.unique = len(set(keys))
         stats.cache_hits = stats.unique - len(todo)
         stats.executed = len(todo)
+        stats.sandbox = self._sandbox(lang).mode
         if todo:
             self._execute_all(lang, todo, timeout, desc or f"humanevalpack {lang.name}")
         outcomes = [self.cache.get(key) for key in keys]
