@@ -44,7 +44,8 @@ def test_assemble_prepends_the_prelude_and_cuts_a_model_written_main():
 
 def test_assemble_cuts_at_the_first_int_main_anywhere_like_the_harness():
     lang = get_language("cpp")
-    assert lang.assemble("// int main is below\nint f();", {}, "synthesize") == PRELUDE_TEXT + "\n//"
+    assembled = lang.assemble("// int main is below\nint f();", {}, "synthesize")
+    assert assembled == PRELUDE_TEXT + "\n//"
     assert lang.assemble("", {}, "synthesize") == PRELUDE_TEXT
 
 
@@ -87,7 +88,8 @@ def test_compile_errors_are_their_own_status(cpp):
 
 
 def test_run_timeout(cpp):
-    outcome = cpp.run(_program(cpp.language, ADD, "\nint main(){ while (true) {} }\n"), timeout=1.0)
+    looping = _program(cpp.language, ADD, "\nint main(){ while (true) {} }\n")
+    outcome = cpp.run(looping, timeout=1.0)
     assert outcome.status is Status.TIMEOUT and outcome.result == "timed out"
 
 
@@ -106,7 +108,8 @@ def test_the_precompiled_prelude_is_built_once_and_used(cpp):
 TRICKY = {
     "uses boost::any": "int add(int a, int b){ boost::any x = a; "
                        "return boost::any_cast<int>(x) + b; }\n",
-    "redefines a macro": "#define max(a, b) ((a) + (b))\nint add(int a, int b){ return max(a, b); }\n",
+    "redefines a macro": "#define max(a, b) ((a) + (b))\n"
+                         "int add(int a, int b){ return max(a, b); }\n",
     "includes more headers": "#include<bits/stdc++.h>\nint add(int a, int b){ return a + b; }\n",
     "reads __LINE__": "int add(int a, int b){ return a + b + (__LINE__ == 22 ? 0 : 1); }\n",
     "does not compile": "int add(int a, int b){ return a + c; }\n",

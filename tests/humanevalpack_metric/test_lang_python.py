@@ -34,12 +34,14 @@ def warm():
 def test_assemble_puts_the_import_helper_first_and_strips_the_whole_string():
     lang = get_language("python")
     generation = "def add(a, b):\n    return a + b\n\n"
-    assert lang.assemble(generation, {}, "fixtests") == HELPER + "\ndef add(a, b):\n    return a + b"
+    expected = HELPER + "\ndef add(a, b):\n    return a + b"
+    assert lang.assemble(generation, {}, "fixtests") == expected
 
 
 def test_assemble_keeps_leading_indentation_of_the_generation():
     # the harness strips helper + "\n" + generation as a whole, not the generation
-    assert get_language("python").assemble("    return 1", {}, "synthesize") == HELPER + "\n    return 1"
+    assembled = get_language("python").assemble("    return 1", {}, "synthesize")
+    assert assembled == HELPER + "\n    return 1"
 
 
 def test_assemble_ignores_the_task_and_program_appends_the_reference():
@@ -72,11 +74,14 @@ CASES = [
     ("bare assert", "assert False", "failed: "),
     ("sys.exit(0) is an exception", "import sys\nsys.exit(0)", "failed: 0"),
     ("exit is disabled", "exit(0)", "failed: 'NoneType' object is not callable"),
-    ("os.getcwd is disabled", "import os\nos.getcwd()", "failed: 'NoneType' object is not callable"),
-    ("resource is blocked", "import resource", "failed: import of resource halted; None in sys.modules"),
+    ("os.getcwd is disabled", "import os\nos.getcwd()",
+     "failed: 'NoneType' object is not callable"),
+    ("resource is blocked", "import resource",
+     "failed: import of resource halted; None in sys.modules"),
     ("stdin is the write-only buffer", "input()", "failed: "),
     ("syntax error", "def f(:\n    pass", "failed: invalid syntax (<string>, line 1)"),
-    ("__main__ blocks do not run", "if __name__ == '__main__':\n    raise ValueError('ran')", "passed"),
+    ("__main__ blocks do not run", "if __name__ == '__main__':\n    raise ValueError('ran')",
+     "passed"),
     ("os._exit leaves no verdict", "import os\nos._exit(0)", "timed out"),
     ("str() of the exception raises", "class E(Exception):\n    def __str__(self):\n"
      "        raise RuntimeError\nraise E()", "timed out"),
