@@ -39,10 +39,8 @@ class Prepared:
 
 @contextlib.contextmanager
 def prepared(name: str, **options) -> Iterator[Prepared]:
-    """A language with its toolchain checked (skip if missing) and prepared in a fresh cache.
-
-    The cache is a direct child of the temp dir: the sandbox hides ``/tmp`` and re-creates the
-    parents of a read-only bind there, and only top-level binds stay reachable by slot uids."""
+    """A language with its toolchain checked (skip if missing) and prepared in a fresh cache
+    that the sandbox exposes read-only (``sandbox_ro_paths``)."""
     language = get_language(name, **{k: v for k, v in options.items() if k == "corrected"})
     for key, value in options.items():
         if key != "corrected":
