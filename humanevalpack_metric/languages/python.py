@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from ..outcome import Outcome, Status
@@ -90,6 +91,8 @@ class Python(Language):
         self._idle: dict[int, list[_Zygote]] = {}  # id(sandbox) -> zygotes ready for work
         self._zygotes: set[_Zygote] = set()
         self._lock = threading.Lock()
+        # stop the zygotes even if close() is never called (at garbage collection or exit)
+        weakref.finalize(self, _close_all, self._zygotes, self._lock)
 
     # -- toolchain ------------------------------------------------------------------------
     def check_toolchain(self) -> None:
@@ -121,10 +124,8 @@ class Python(Language):
 
     def close(self) -> None:
         with self._lock:
-            zygotes, self._zygotes = list(self._zygotes), set()
             self._idle.clear()
-        for zygote in zygotes:
-            zygote.close()
+        _close_all(self._zygotes, self._lock)
 
     # -- the two ways to run ----------------------------------------------------------------
     def _runner_argv(self, sandbox: Sandbox, *mode: str) -> list[str]:
@@ -190,6 +191,14 @@ class Python(Language):
     def _retire(self, zygote: "_Zygote") -> None:
         with self._lock:
             self._zygotes.discard(zygote)
+        zygote.close()
+
+
+def _close_all(zygotes: set, lock: threading.Lock) -> None:
+    with lock:
+        stopping = list(zygotes)
+        zygotes.clear()
+    for zygote in stopping:
         zygote.close()
 
 
