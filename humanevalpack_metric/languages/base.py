@@ -15,13 +15,11 @@ A language knows four things, and nothing about scheduling or models:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Iterable, Iterator
+from typing import ClassVar, Iterable
 
 from ..outcome import Outcome
 from ..sandbox import Sandbox
@@ -56,20 +54,6 @@ def sandbox_hidden(paths: Iterable[str | os.PathLike]) -> list[Path]:
                 f == path or f in path.parents for f in found):
             found.append(path)
     return found
-
-
-@contextlib.contextmanager
-def cache_lock(cache_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``cache_dir`` (created if needed) across threads and processes,
-    for :meth:`Language.prepare` work that must happen once; build under a temporary name and
-    rename into place while holding it."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(cache_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 class Language:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import re
@@ -46,7 +47,8 @@ from pathlib import Path
 
 from ..outcome import Outcome, Status
 from ..sandbox import Sandbox, make_world_readable
-from .base import Language, Tool, ToolchainMissing, cache_lock, sandbox_hidden
+from ._prepare import ensure_built, tool_version
+from .base import Language, Tool, ToolchainMissing, sandbox_hidden
 
 log = logging.getLogger(__name__)
 
@@ -203,39 +205,32 @@ def _check_libraries(compiler: str) -> None:
 
 
 def _precompiled_prelude(compiler: str, cache_dir: Path) -> Path | None:
-    """``cache_dir/pch-<key>/prelude.h`` with its ``.gch`` next to it, built once; None (with a
-    warning) if GCC will not use it. The key covers the compiler, its version and the prelude."""
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
-    key = hashlib.sha256("\0".join(
-        [os.path.realpath(compiler), version, STANDARD, PRELUDE]).encode()).hexdigest()[:16]
-    header = cache_dir / f"pch-{key}" / "prelude.h"
-    if not header.with_suffix(".h.gch").exists():
-        with cache_lock(cache_dir):
-            if not header.with_suffix(".h.gch").exists():
-                _build_pch(compiler, header.parent)
-    if not _pch_is_used(compiler, header):
-        log.warning("cpp: g++ does not use the precompiled prelude %s.gch; compiling without "
-                    "it (slower, same verdicts)", header)
+    """``prelude.h`` with its ``.gch`` next to it, built once per compiler and prelude (the
+    directory name hashes both); None, with a warning, if g++ does not use it."""
+    key = {"compiler": os.path.realpath(compiler), "version": tool_version([compiler, "--version"]),
+           "standard": STANDARD, "prelude": hashlib.sha256(PRELUDE.encode()).hexdigest()[:16]}
+    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    directory = cache_dir / f"pch-{name}"
+    stamp = ensure_built(directory, key, lambda target: _build_pch(compiler, target))
+    if not stamp["used"]:
+        log.warning("cpp: g++ does not use the precompiled prelude in %s; compiling without it "
+                    "(slower, same verdicts)", directory)
         return None
-    return header
+    return directory / stamp["header"]
 
 
-def _build_pch(compiler: str, target: Path) -> None:
-    """Build in a staging directory and rename it into place (readers never see half a PCH)."""
-    staging = Path(tempfile.mkdtemp(prefix=".pch-", dir=target.parent))
-    try:
-        (staging / "prelude.h").write_text(PRELUDE + "\n", encoding="utf-8")
-        proc = subprocess.run(
-            [compiler, STANDARD, "-x", "c++-header", "prelude.h", "-o", "prelude.h.gch"],
-            cwd=staging, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise ToolchainMissing(f"g++ cannot compile the C++ prelude: "
-                                   f"{proc.stderr.strip()[-1500:]}\n{INSTALL_HINT}")
-        make_world_readable(staging)  # the sandbox's slot uids read it
-        shutil.rmtree(target, ignore_errors=True)  # a broken earlier attempt
-        os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _build_pch(compiler: str, directory: Path) -> dict:
+    """Precompile the prelude into ``directory`` and check that g++ picks it up."""
+    header = directory / "prelude.h"
+    header.write_text(PRELUDE + "\n", encoding="utf-8")
+    proc = subprocess.run(
+        [compiler, STANDARD, "-x", "c++-header", "prelude.h", "-o", "prelude.h.gch"],
+        cwd=directory, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise ToolchainMissing(f"g++ cannot compile the C++ prelude: "
+                               f"{proc.stderr.strip()[-1500:]}\n{INSTALL_HINT}")
+    make_world_readable(directory)  # the sandbox's slot uids read it
+    return {"header": header.name, "used": _pch_is_used(compiler, header)}
 
 
 def _pch_is_used(compiler: str, header: Path) -> bool:

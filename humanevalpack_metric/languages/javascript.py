@@ -21,15 +21,14 @@ interpreter, and running programs inside one long-lived node would change their 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from ..outcome import Outcome, Status
 from ..sandbox import Limits, Sandbox, make_world_readable
-from .base import Language, Tool, ToolchainMissing, cache_lock, sandbox_hidden
+from ._prepare import ensure_built
+from .base import Language, Tool, ToolchainMissing, sandbox_hidden
 
 MD5_PACKAGE = "js-md5"
 MD5_VERSION = "0.7.3"
@@ -47,15 +46,13 @@ class JavaScript(Language):
                           "Node 16, this metric is tested with Node 20)."),)
 
     def prepare(self, cache_dir: Path) -> None:
-        """Make ``js-md5@0.7.3`` available under ``cache_dir/node_modules`` (npm, once)."""
+        """Make ``js-md5@0.7.3`` available under ``cache_dir/js-md5/node_modules`` (npm, once)."""
         self.cache_dir = cache_dir
         self.node = self.tools[0].path()
-        self.node_modules = cache_dir / "node_modules"
-        if _installed_version(self.node_modules) == MD5_VERSION:
-            return
-        with cache_lock(cache_dir):
-            if _installed_version(self.node_modules) != MD5_VERSION:
-                _install_js_md5(cache_dir)
+        directory = cache_dir / "js-md5"
+        stamp = ensure_built(directory, {"package": f"{MD5_PACKAGE}@{MD5_VERSION}"},
+                             _install_js_md5)
+        self.node_modules = directory / stamp["node_modules"]
 
     def sandbox_ro_paths(self, cache_dir: Path) -> list[Path]:
         node = shutil.which("node")
@@ -93,31 +90,24 @@ def _installed_version(node_modules: Path) -> str | None:
     return manifest.get("version")
 
 
-def _install_js_md5(cache_dir: Path) -> None:
-    """npm-install js-md5 into a staging prefix, then rename its node_modules into place."""
-    manual = (f"Install it yourself with `npm install --prefix {cache_dir} "
+def _install_js_md5(directory: Path) -> dict:
+    """``npm install`` js-md5 with ``directory`` as the prefix."""
+    manual = (f"Install it yourself with `npm install --prefix {directory} "
               f"{MD5_PACKAGE}@{MD5_VERSION}` (JavaScript/162 needs it).")
     npm = shutil.which("npm")
     if npm is None:
         raise ToolchainMissing(f"`npm` not found, so {MD5_PACKAGE}@{MD5_VERSION} cannot be "
                                f"installed. {manual}")
-    staging = Path(tempfile.mkdtemp(prefix=".npm-", dir=cache_dir))
     try:
-        try:
-            proc = subprocess.run(
-                [npm, "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
-                 "--prefix", str(staging), f"{MD5_PACKAGE}@{MD5_VERSION}"],
-                capture_output=True, text=True, timeout=NPM_TIMEOUT, cwd=staging)
-        except subprocess.TimeoutExpired:
-            raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` timed out "
-                                   f"(no registry access?). {manual}") from None
-        if proc.returncode != 0 or _installed_version(staging / "node_modules") != MD5_VERSION:
-            raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` failed: "
-                                   f"{proc.stderr.strip()[-1500:]}\n{manual}")
-        make_world_readable(staging)  # the sandbox's slot uids read it
-        target = cache_dir / "node_modules"
-        if target.exists():  # another version: replace it
-            shutil.rmtree(target)
-        os.rename(staging / "node_modules", target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        proc = subprocess.run(
+            [npm, "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
+             "--prefix", str(directory), f"{MD5_PACKAGE}@{MD5_VERSION}"],
+            capture_output=True, text=True, timeout=NPM_TIMEOUT, cwd=directory)
+    except subprocess.TimeoutExpired:
+        raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` timed out "
+                               f"(no registry access?). {manual}") from None
+    if proc.returncode != 0 or _installed_version(directory / "node_modules") != MD5_VERSION:
+        raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` failed: "
+                               f"{proc.stderr.strip()[-1500:]}\n{manual}")
+    make_world_readable(directory)  # the sandbox's slot uids read it
+    return {"node_modules": "node_modules"}

@@ -61,7 +61,8 @@ def test_uncaught_exceptions_fail_and_timeouts_have_their_own_status(js):
 
 
 def test_prepare_installed_js_md5_once_and_is_fast_when_done(js):
-    manifest = js.cache_dir / "node_modules" / "js-md5" / "package.json"
+    manifest = js.language.node_modules / "js-md5" / "package.json"
+    assert js.cache_dir in manifest.parents
     assert json.loads(manifest.read_text())["version"] == "0.7.3"
     started = time.monotonic()
     js.language.prepare(js.cache_dir)
