@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -200,11 +201,13 @@ class Executor:
 
     def _execute_all(self, lang: Language, todo: dict[str, str], timeout: float, desc: str) -> None:
         sandbox = self._sandbox(lang)
+        gate = _Gate(self.num_workers, patience=max(2.0, timeout / 5), extra=2 * self.num_workers)
 
         def work(key: str, program: str) -> None:
-            self.cache.put(key, self._execute_one(lang, sandbox, program, timeout))
+            with gate.admit():
+                self.cache.put(key, self._execute_one(lang, sandbox, program, timeout))
 
-        with ThreadPoolExecutor(max_workers=self.num_workers) as pool:
+        with ThreadPoolExecutor(max_workers=self.num_workers + gate.extra) as pool:
             futures = [pool.submit(work, key, program) for key, program in todo.items()]
             bar = _progress(len(futures), desc, self.progress)
             for future in as_completed(futures):
@@ -224,6 +227,45 @@ class Executor:
         if not outcome.duration:
             outcome.duration = time.monotonic() - started
         return outcome
+
+
+class _Gate:
+    """Admits ``slots`` programs at a time; one still running after ``patience`` seconds gives
+    its slot back (it is most likely looping until its timeout), for at most ``extra`` programs.
+
+    Timeouts are wall-clock, so a batch with a few infinite loops would otherwise spend whole
+    timeouts with most cores blocked; the reference recipe gets a similar overlap by running
+    more workers than cores. Short programs still run ``slots`` at a time.
+    """
+
+    def __init__(self, slots: int, patience: float, extra: int):
+        self._slots = threading.Semaphore(slots)
+        self._extra = threading.Semaphore(extra)
+        self.extra = extra
+        self.patience = patience
+
+    @contextlib.contextmanager
+    def admit(self):
+        self._slots.acquire()
+        lock = threading.Lock()
+        state = {"parked": False, "done": False}
+
+        def park() -> None:
+            with lock:
+                if not state["done"] and self._extra.acquire(blocking=False):
+                    state["parked"] = True
+                    self._slots.release()
+
+        timer = threading.Timer(self.patience, park)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            with lock:
+                state["done"] = True
+                (self._extra if state["parked"] else self._slots).release()
 
 
 class _NoBar:
