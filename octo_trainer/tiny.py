@@ -42,6 +42,8 @@ from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from humanevalpack_metric.settings import cache_dir
+
 #: Bump when the build changes in a way the recipe dictionary below does not capture.
 RECIPE_VERSION = 1
 #: Written last into every built directory: the recipe key and a sha256 per file.
@@ -104,15 +106,6 @@ REQUIRED_FILES = (
     "tokenizer_config.json",
     "chat_template.jinja",
 )
-
-
-def cache_dir() -> Path:
-    """Return octopack's cache directory: ``$OCTOPACK_CACHE_DIR`` or ``~/.cache/octopack``.
-
-    This is the only place this module reads the environment.
-    """
-    configured = os.environ.get("OCTOPACK_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "octopack"
 
 
 def default_model_dir() -> Path:

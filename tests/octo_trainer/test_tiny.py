@@ -214,6 +214,7 @@ def test_cache_dir_resolution(monkeypatch, tmp_path):
     monkeypatch.setenv("OCTOPACK_CACHE_DIR", str(tmp_path))
     assert tiny.default_model_dir() == tmp_path / "tiny-model"
     monkeypatch.delenv("OCTOPACK_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert tiny.default_model_dir() == tmp_path / "home" / ".cache" / "octopack" / "tiny-model"
 
