@@ -27,6 +27,12 @@ built from the declaration (FixTests, ExplainSynthesize) fail to compile unless 
 the helper itself; faithful mode keeps that. ``corrected=True`` appends every helper function
 of the prompt that the generation does not define.
 
+Data pitfall found here (not in the reference notes): Go/27's prompt imports ``strings``, which
+its canonical solution never uses, so every program built from the prompt (Synthesize,
+FixDocs) that does not use ``strings`` -- the canonical solution included -- fails to compile
+("imported and not used"), in the reference as here. ``corrected=True`` removes imports of the
+row's ``import`` field that neither the generation nor the test uses.
+
 Execution: ``go test -timeout=<t>s main_test.go``, as the reference, in GOPATH mode
 (``GO111MODULE=off``) and offline, with ``-gcflags=-lang=go1.18`` so the language is the paper's
 (its ``go.mod`` said ``go 1.18``): newer builtins such as ``min`` fail to compile as they did
@@ -76,10 +82,34 @@ _FUNC = re.compile(r"^func (\w+)\(")
 
 def _check_row_imports(problem: dict) -> None:
     """The harness asserts every package of the row's ``import`` field is a helper package."""
+    for pkg in _row_packages(problem):
+        if pkg not in IMPORT_HELPER:
+            raise ValueError(f"{problem['task_id']}: import {pkg!r} is not a Go helper package")
+
+
+def _row_packages(problem: dict) -> list[str]:
+    packages = []
     for line in problem["import"].split("\n"):
         pkg = line.replace("import", "").replace("(", "").replace(")", "").replace('"', "").strip()
-        if pkg and pkg not in IMPORT_HELPER:
-            raise ValueError(f"{problem['task_id']}: import {pkg!r} is not a Go helper package")
+        if pkg:
+            packages.append(pkg)
+    return packages
+
+
+def _uses(code: str, package: str) -> bool:
+    """The harness' notion of use: ``<last path element>.`` on a line not starting with ``//``."""
+    short = package.split("/")[-1] + "."
+    return any(short in line and not line.strip().startswith("//") for line in code.split("\n"))
+
+
+def drop_unused_row_imports(generation: str, problem: dict) -> str:
+    """Remove the row's own imports (those of its ``import`` field, which the prompt carries)
+    that neither the generation nor the test uses; Go rejects unused imports (Go/27)."""
+    for pkg in _row_packages(problem):
+        quoted = f'"{pkg}"'
+        if quoted in generation and not _uses(generation + "\n" + problem["test"], pkg):
+            generation = generation.replace(quoted, "", 1)
+    return generation
 
 
 def prompt_helpers(prompt: str, entry_point: str) -> dict[str, str]:
@@ -251,6 +281,7 @@ class Go(Language):
             for name, source in prompt_helpers(problem["prompt"], problem["entry_point"]).items():
                 if f"func {name}(" not in generation:
                     generation = generation + "\n\n" + source + "\n"
+            generation = drop_unused_row_imports(generation, problem)
         setup = problem["test_setup"] + "\n"
         for line in setup.split("\n"):
             quoted = line.replace("import", "").replace("(", "").replace(")", "").strip()
@@ -259,15 +290,8 @@ class Go(Language):
         whole = setup + generation + "\n" + "\n" + problem["test"]
         added = []
         for pkg in IMPORT_HELPER:
-            if f'"{pkg}"' in whole:
-                continue
-            short = pkg.split("/")[-1]
-            used = any(
-                short + "." in line and not line.strip().startswith("//")
-                for line in whole.split("\n")
-            )
-            if used:
-                added.append(pkg if self.corrected else short)
+            if f'"{pkg}"' not in whole and _uses(whole, pkg):
+                added.append(pkg if self.corrected else pkg.split("/")[-1])
         added_block = ""
         if added:
             added_block = "import (\n" + "\n".join(f'    "{p}"' for p in added) + "\n)\n"

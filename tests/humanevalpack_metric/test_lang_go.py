@@ -100,6 +100,17 @@ def test_corrected_mode_restores_the_prompt_helpers(humanevalpack_dir):
         == {"IsPalindrome", "Poly", "EncodeCyclic", "EncodeShift"}
 
 
+def test_corrected_mode_drops_the_unused_prompt_import_of_task_27(humanevalpack_dir):
+    row = load_problems("go", humanevalpack_dir)[27]
+    generation = row["prompt"] + row["canonical_solution"]
+    assert '"strings"' in get_language("go").assemble(generation, row, "synthesize")
+    corrected = get_language("go", corrected=True).assemble(generation, row, "synthesize")
+    assert corrected == row["test_setup"] + "\n" + generation.replace('"strings"', "", 1)
+    # a generation that uses the package keeps its import
+    uses = generation.replace("return string(result)", "return strings.TrimSpace(string(result))")
+    assert '"strings"' in get_language("go", corrected=True).assemble(uses, row, "synthesize")
+
+
 def test_testify_trimming_drops_http_functions_and_their_imports():
     source = ('package assert\n\nimport (\n\thttp "net/http"\n\turl "net/url"\n\ttime "time"\n)\n\n'
               "// HTTPBody asserts.\nfunc (a *Assertions) HTTPBody(h http.HandlerFunc, v url.Values) bool {\n"
@@ -154,6 +165,21 @@ def test_the_shared_build_cache_is_read_only_for_programs(go):
     assert outcome.status is Status.PASSED, outcome.result
 
 
+# corrected mode only changes assembly for Go, so its programs run on the same prepared toolchain
+@pytest.mark.toolchain
+def test_task_27_from_the_prompt_fails_to_compile_unless_corrected(go, humanevalpack_dir):
+    row = load_problems("go", humanevalpack_dir)[27]
+
+    def outcome(lang, kind):
+        return go.run(lang.program(lang.assemble(row["prompt"] + row[kind], row, "synthesize"),
+                                   "\n" + row["test"]))
+
+    corrected = get_language("go", corrected=True)
+    assert outcome(go.language, "canonical_solution").status is Status.COMPILE_ERROR
+    assert outcome(corrected, "canonical_solution").passed
+    assert outcome(corrected, "buggy_solution").status is Status.FAILED
+
+
 @pytest.mark.slow
 def test_all_solutions_built_from_the_declaration(go, humanevalpack_dir):
     """FixTests-style programs: faithful verdicts, with the four helper-less tasks failing to
@@ -167,10 +193,9 @@ def test_all_solutions_built_from_the_declaration(go, humanevalpack_dir):
         for tid in PITFALLS)
     assert all(run.outcomes[(tid, "canonical_solution")].status is Status.COMPILE_ERROR for tid in PITFALLS)
 
-    with prepared("go", corrected=True) as corrected:
-        pitfall_rows = [row for row in rows if row["task_id"] in PITFALLS]
-        fixed = run_all(corrected, [(row["task_id"], kind, go_program_from(corrected.language, row, kind))
-                                    for row in pitfall_rows for kind in KINDS])
+    corrected = get_language("go", corrected=True)
+    fixed = run_all(go, [(row["task_id"], kind, go_program_from(corrected, row, kind))
+                         for row in rows if row["task_id"] in PITFALLS for kind in KINDS])
     assert fixed.unexpected() == []
 
 
