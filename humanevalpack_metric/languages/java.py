@@ -95,7 +95,8 @@ class _CompileServer:
             classes: dict[str, bytes] = {}
             if code == 0:
                 for _ in range(int(self._stream.readline())):
-                    length, name = self._stream.readline().decode("utf-8").rstrip("\n").split(" ", 1)
+                    header = self._stream.readline().decode("utf-8").rstrip("\n")
+                    length, name = header.split(" ", 1)
                     classes[name] = self._read(int(length))
         except (OSError, ValueError) as exc:
             raise CompileServerError(f"the Java compile server stopped answering: {exc}") from exc

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 from ..outcome import Outcome, Status
-from ..sandbox import Limits, Sandbox, make_world_readable
+from ..sandbox import Sandbox, make_world_readable
 from ._prepare import ensure_built, run_checked, tool_version, tree_digest
 from .base import Language, Tool, ToolchainMissing, sandbox_hidden
 
@@ -146,7 +146,8 @@ class Rust(Language):
             if proc.returncode == 0:
                 rlibs = _artifacts(proc.stdout)
                 make_world_readable(directory)  # runs use unprivileged slot uids
-                return {"rustc": rustc, "rlibs": rlibs, "deps": str(directory / "target" / "debug" / "deps"),
+                return {"rustc": rustc, "rlibs": rlibs,
+                        "deps": str(directory / "target" / "debug" / "deps"),
                         "source": str(registry or "crates.io")}
             errors.append(f"{registry or 'crates.io'}: {proc.stderr.strip()[-1500:]}")
         raise ToolchainMissing("building the Rust crates failed. " + _CRATES_HINT + "\n"
@@ -204,7 +205,8 @@ class Rust(Language):
 
 def _has_crates(registry: Path) -> bool:
     names = [p.name for p in registry.iterdir()] if registry.is_dir() else []
-    return any(n.startswith("regex-1.") for n in names) and any(n.startswith("md5-0.7.") for n in names)
+    return (any(n.startswith("regex-1.") for n in names)
+            and any(n.startswith("md5-0.7.") for n in names))
 
 
 def _artifacts(messages: str) -> dict[str, str]:

@@ -39,7 +39,7 @@ def test_reference_is_the_plain_test():
 
 
 def test_packages_the_generation_imports_are_removed_from_the_setup():
-    setup = 'package main\n\nimport (\n    "testing"\n    "math"\n    "github.com/stretchr/testify/assert"\n)\n'
+    setup = SETUP.replace('"testing"\n', '"testing"\n    "math"\n')
     generation = 'import (\n    "math"\n)\n\nfunc X() int {\n    return int(math.Sqrt(1))\n}'
     candidate = get_language("go").assemble(generation, problem(test_setup=setup), "synthesize")
     assert candidate == ('package main\n\nimport (\n    "testing"\n    \n'
@@ -58,7 +58,8 @@ def test_task_158_docstring_mentions_strings_without_importing_it(humanevalpack_
     row = load_problems("go", humanevalpack_dir)[158]
     generation = row["prompt"] + row["canonical_solution"]
     assert "list of strings." in generation
-    assert get_language("go").assemble(generation, row, "synthesize") == row["test_setup"] + "\n" + generation
+    candidate = get_language("go").assemble(generation, row, "synthesize")
+    assert candidate == row["test_setup"] + "\n" + generation
 
 
 def test_nested_packages_get_the_harness_short_path_unless_corrected():
@@ -77,7 +78,8 @@ def test_a_second_package_main_is_dropped():
 
 def test_row_imports_outside_the_helper_list_are_rejected_and_tasks_checked():
     with pytest.raises(ValueError, match="not a Go helper package"):
-        get_language("go").assemble("", problem(**{"import": 'import (\n    "os"\n)\n'}), "fixtests")
+        row = problem(**{"import": 'import (\n    "os"\n)\n'})
+        get_language("go").assemble("", row, "fixtests")
     with pytest.raises(ValueError, match="unknown task"):
         get_language("go").assemble("", problem(), "explaindescribe")
 
@@ -96,8 +98,9 @@ def test_corrected_mode_restores_the_prompt_helpers(humanevalpack_dir):
     with_helper = row["prompt"] + row["canonical_solution"]
     assert get_language("go", corrected=True).assemble(with_helper, row, "synthesize") == \
         get_language("go").assemble(with_helper, row, "synthesize")
-    assert {name for tid in PITFALLS for name in prompt_helpers(rows[tid]["prompt"], rows[tid]["entry_point"])} \
-        == {"IsPalindrome", "Poly", "EncodeCyclic", "EncodeShift"}
+    helpers = {name for tid in PITFALLS
+               for name in prompt_helpers(rows[tid]["prompt"], rows[tid]["entry_point"])}
+    assert helpers == {"IsPalindrome", "Poly", "EncodeCyclic", "EncodeShift"}
 
 
 def test_corrected_mode_drops_the_unused_prompt_import_of_task_27(humanevalpack_dir):
@@ -112,13 +115,15 @@ def test_corrected_mode_drops_the_unused_prompt_import_of_task_27(humanevalpack_
 
 
 def test_testify_trimming_drops_http_functions_and_their_imports():
+    equal = "// Equal asserts.\nfunc (a *Assertions) Equal(x, y interface{}) bool {\n" \
+            "\treturn x == y\n}\n\n"
     source = ('package assert\n\nimport (\n\thttp "net/http"\n\turl "net/url"\n\ttime "time"\n)\n\n'
-              "// HTTPBody asserts.\nfunc (a *Assertions) HTTPBody(h http.HandlerFunc, v url.Values) bool {\n"
-              "\treturn true\n}\n\n// Equal asserts.\nfunc (a *Assertions) Equal(x, y interface{}) bool {\n"
-              "\treturn x == y\n}\n\nfunc HTTPSuccess(h http.HandlerFunc) bool {\n\treturn true\n}\n")
+              "// HTTPBody asserts.\n"
+              "func (a *Assertions) HTTPBody(h http.HandlerFunc, v url.Values) bool {\n"
+              "\treturn true\n}\n\n" + equal +
+              "func HTTPSuccess(h http.HandlerFunc) bool {\n\treturn true\n}\n")
     assert trim_testify_source(source) == (
-        'package assert\n\nimport (\n\ttime "time"\n)\n\n// HTTPBody asserts.\n\n'
-        "// Equal asserts.\nfunc (a *Assertions) Equal(x, y interface{}) bool {\n\treturn x == y\n}\n\n")
+        'package assert\n\nimport (\n\ttime "time"\n)\n\n// HTTPBody asserts.\n\n' + equal)
 
 
 def test_names_timeouts_and_stop_words():
@@ -185,13 +190,15 @@ def test_all_solutions_built_from_the_declaration(go, humanevalpack_dir):
     """FixTests-style programs: faithful verdicts, with the four helper-less tasks failing to
     compile exactly as in the reference; corrected mode makes those pass/fail as intended."""
     rows = load_problems("go", humanevalpack_dir)
-    jobs = [(row["task_id"], kind, go_program_from(go.language, row, kind)) for row in rows for kind in KINDS]
+    jobs = [(row["task_id"], kind, go_program_from(go.language, row, kind))
+            for row in rows for kind in KINDS]
     run = run_all(go, jobs)
     print("\n" + run.summary("go faithful (declaration + solution)"))
     assert run.unexpected() == sorted(
         (tid, "canonical_solution", run.outcomes[(tid, "canonical_solution")].result[:200])
         for tid in PITFALLS)
-    assert all(run.outcomes[(tid, "canonical_solution")].status is Status.COMPILE_ERROR for tid in PITFALLS)
+    assert all(run.outcomes[(tid, "canonical_solution")].status is Status.COMPILE_ERROR
+               for tid in PITFALLS)
 
     corrected = get_language("go", corrected=True)
     fixed = run_all(go, [(row["task_id"], kind, go_program_from(corrected, row, kind))

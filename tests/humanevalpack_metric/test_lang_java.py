@@ -15,7 +15,8 @@ TEST = ("public class Main {\n    public static void main(String[] args) {\n"
 
 def java_program(solution_body: str, test: str = TEST) -> str:
     lang = get_language("java")
-    generation = "import java.util.*;\n\nclass Solution {\n    public int f() {\n" + solution_body + "\n    }\n}"
+    generation = ("import java.util.*;\n\nclass Solution {\n    public int f() {\n"
+                  + solution_body + "\n    }\n}")
     return lang.program(lang.assemble(generation, {}, "synthesize"), "\n" + test)
 
 
@@ -23,14 +24,16 @@ def java_program(solution_body: str, test: str = TEST) -> str:
 def test_assemble_removes_the_empty_main_class_and_strips():
     lang = get_language("java")
     generation = "\nclass Solution {\n    int f() { return 1; }\n}\npublic class Main {\n    }\n\n"
-    assert lang.assemble(generation, {}, "fixtests") == "class Solution {\n    int f() { return 1; }\n}"
+    expected = "class Solution {\n    int f() { return 1; }\n}"
+    assert lang.assemble(generation, {}, "fixtests") == expected
     # only the exact literal goes: a Main with a body is the model's and stays
     kept = "class Solution {}\npublic class Main {\n    int x;\n}"
     assert lang.assemble(kept, {}, "fixtests") == kept
 
 
 def test_program_is_candidate_newline_reference():
-    assert get_language("java").program("class Solution {}", "\n" + TEST) == "class Solution {}\n\n" + TEST
+    program = get_language("java").program("class Solution {}", "\n" + TEST)
+    assert program == "class Solution {}\n\n" + TEST
 
 
 def test_unknown_tasks_are_rejected_and_names():
