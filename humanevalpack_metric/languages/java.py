@@ -199,7 +199,7 @@ class Java(Language):
 
     def _compile(self, program: str, workdir: Path, sandbox: Sandbox) -> tuple | None:
         """Compile into ``workdir``; ``None`` on success, else ``(status, detail)``."""
-        if self.compile_server:
+        if self.compile_server and not getattr(self._local, "unavailable", False):
             try:
                 code, diagnostics, classes = self._server(sandbox).compile(
                     program, self.compile_timeout)
@@ -236,8 +236,12 @@ class Java(Language):
             self._drop_server()
             server = None
         if server is None:
-            server = _CompileServer(sandbox, self.tools[1].path(), Path(self._stamp["classes"]),
-                                    heap="768m")
+            try:
+                server = _CompileServer(sandbox, self.tools[1].path(),
+                                        Path(self._stamp["classes"]), heap="768m")
+            except CompileServerError:
+                self._local.unavailable = True  # this thread compiles with javac from now on
+                raise
             self._local.server, self._local.sandbox = server, sandbox
             with self._servers_lock:
                 self._servers.append(server)

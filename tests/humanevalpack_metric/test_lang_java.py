@@ -102,6 +102,14 @@ def test_the_server_is_reused_and_restarted_after_a_compile_timeout(served):
     assert lang._local.server is not first
 
 
+def test_a_server_that_cannot_start_falls_back_to_javac(tmp_path):
+    with prepared("java") as env:
+        env.language._stamp = {**env.language._stamp, "classes": str(tmp_path / "missing")}
+        assert env.run(java_program("        return 1;")).passed
+        assert env.language._local.unavailable  # no second start attempt in this thread
+        assert env.run(java_program("        return 2;")).status is Status.FAILED
+
+
 @pytest.mark.slow
 def test_all_canonical_solutions_pass_and_all_buggy_ones_fail(served, humanevalpack_dir):
     run = run_all(served, solution_programs(served.language, humanevalpack_dir))
