@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Sequence
 
 import humanevalpack_metric
+from humanevalpack_metric.executor import progress_bar
 from humanevalpack_metric.outcome import Outcome, Status
 
 WORKERS = {"python": 4, "js": 4, "java": 1, "go": 4, "cpp": 4, "rust": 1}
@@ -305,7 +306,7 @@ class ReferenceRecipe:
 
         with ThreadPoolExecutor(max_workers=WORKERS[language]) as pool:
             futures = [pool.submit(one, program) for program in programs]
-            bar = _bar(len(futures), f"reference {language}", self.progress)
+            bar = progress_bar(len(futures), f"reference {language}", self.progress)
             outcomes = []
             for future in futures:
                 outcomes.append(future.result())
@@ -471,18 +472,3 @@ def _rand_shim() -> Path | None:
             return manifest.parent.resolve()
     return None
 
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="program")

@@ -47,7 +47,7 @@ class Report:
 
     def table(self) -> str:
         """A small readable summary (Markdown)."""
-        lines = [f"| language | task | problems | candidates | "
+        lines = ["| language | task | problems | candidates | "
                  + " | ".join(self.pass_at_k) + " |",
                  "|---|---|---:|---:|" + "---:|" * len(self.pass_at_k)]
         problems = len({r["task_id"] for r in self.results})

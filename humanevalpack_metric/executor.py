@@ -209,7 +209,7 @@ class Executor:
 
         with ThreadPoolExecutor(max_workers=self.num_workers + gate.extra) as pool:
             futures = [pool.submit(work, key, program) for key, program in todo.items()]
-            bar = _progress(len(futures), desc, self.progress)
+            bar = progress_bar(len(futures), desc, self.progress)
             for future in as_completed(futures):
                 future.result()
                 bar.update(1)
@@ -276,7 +276,8 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, desc: str, enabled: bool):
+def progress_bar(total: int, desc: str, enabled: bool = True):
+    """A tqdm bar counting programs, or a no-op stand-in when progress is off."""
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm

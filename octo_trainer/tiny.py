@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from humanevalpack_metric.filelock import exclusive
 from humanevalpack_metric.settings import cache_dir
 
 #: Bump when the build changes in a way the recipe dictionary below does not capture.
@@ -137,7 +138,7 @@ def build_tiny_model(
         return target
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target):
+    with exclusive(target.parent / f".{target.name}.lock"):
         if not force and _is_complete(target, key):  # another process built it meanwhile
             return target
         if target != default and not _is_replaceable(target):
@@ -348,20 +349,6 @@ def _is_replaceable(target: Path) -> bool:
     if not target.is_dir() or target.is_symlink():
         return False
     return (target / STAMP_FILE).exists() or not any(target.iterdir())
-
-
-@contextlib.contextmanager
-def _exclusive_lock(target: Path) -> Iterator[None]:
-    """Hold an exclusive ``fcntl`` lock on ``.<name>.lock`` next to ``target``."""
-    import fcntl
-
-    lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _remove_leftovers(target: Path) -> None:

@@ -1,6 +1,5 @@
 """Problem loading (local JSONL) and the harness' prompt pieces and post-processing."""
 
-import json
 
 import pytest
 
