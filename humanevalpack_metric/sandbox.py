@@ -6,7 +6,9 @@ Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what 
   a read-only view of ``/``; fresh size-limited tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``
   and over ``/root``, ``/home``, ``/run`` (so ``$HOME`` and the host's ``/tmp`` are invisible);
   the work directory is the only writable host path; the environment is cleared. When the PID
-  namespace's init dies, the kernel kills everything in it, so no process outlives a run.
+  namespace's init dies, the kernel kills everything in it, so no process outlives a run; bwrap
+  reports the init's pid (``--info-fd``), and the run returns once that init has exited, which
+  the kernel allows only after every other process of the namespace is gone.
 * **Slot uids** (when we run as root, the default there): every run executes as an unprivileged
   uid ``uid_base + slot`` (60000 + N) with no capabilities and ``no_new_privs``. This makes
   ``RLIMIT_NPROC`` a per-run process limit (it is per uid and ignored for root), hides files that
@@ -22,7 +24,7 @@ Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what 
 * **cgroups** (enhancement, only where the v1 ``pids``/``memory`` hierarchies are writable; not
   cgroup v2): a group per run below our own with ``pids.max`` and ``memory.limit_in_bytes``,
   bounding the *total* memory of a run (rlimits are per process). An OOM kill ends the whole run
-  with ``limit="memory"``.
+  with ``limit="memory"``. A ``cpuacct`` group, where writable, measures ``RunResult.cpu_time``.
 * **Fallback** (``mode="rlimit"``, loud warning): no namespaces (host network and files visible
   subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a
   best-effort scan of ``/proc`` for an environment marker to kill escaped processes (a program
@@ -89,10 +91,12 @@ import contextlib
 import ctypes
 import fcntl
 import itertools
+import json
 import logging
 import os
 import pwd
 import resource
+import select
 import selectors
 import shutil
 import signal
@@ -152,7 +156,13 @@ class RunResult:
     """What happened. ``returncode`` is ``None`` on timeout and ``-N`` when killed by signal N
     (also in bwrap mode, which reports 128+N). ``limit`` names the limit that ended the run:
     ``"timeout"``, ``"cpu"`` (both also set ``timed_out``), ``"output"``, ``"disk"``,
-    ``"memory"`` (cgroup OOM kill), or ``None``."""
+    ``"memory"`` (cgroup OOM kill), or ``None``.
+
+    ``cpu_time``: CPU seconds (user + system) of the run. With a ``cpuacct`` cgroup (root,
+    cgroup v1) that is every process of the run, bwrap's own included. Otherwise it is the
+    rusage of the process the sandbox reaped: in the fallback the program plus the descendants
+    it waited for; in bwrap mode the program is reaped inside its PID namespace, out of reach,
+    so there it is ``0.0`` (unmeasured). ``Sandbox.isolation()["cpu_time"]`` says which."""
 
     returncode: int | None
     stdout: str
@@ -324,13 +334,15 @@ def _kill_marked(marker: str, patience: float = 2.0) -> None:
 
 # -- cgroups (optional enhancement) ----------------------------------------------------------
 class _Cgroups:
-    """Per-run child groups in the writable cgroup v1 ``pids`` and ``memory`` hierarchies.
+    """Per-run child groups in the writable cgroup v1 ``pids``, ``memory`` and ``cpuacct``
+    hierarchies (the first two limit a run, the last measures its CPU time).
 
     Groups live below the group we are in (so the machine's own accounting still applies) as
     ``octopack-<pid>/run-<n>``; each is removed after its run, the parent at exit, and parents
     left by dead processes are removed when the next process starts."""
 
-    CONTROLLERS = ("pids", "memory")
+    CONTROLLERS = ("pids", "memory", "cpuacct")
+    LIMIT_FILES = {"pids": ("pids.max", "max"), "memory": ("memory.limit_in_bytes", "-1")}
 
     def __init__(self, roots: dict[str, Path]):
         self.roots = roots  # controller -> our octopack-<pid> directory
@@ -358,8 +370,11 @@ class _Cgroups:
             probe = root / "probe"
             try:
                 probe.mkdir(parents=True, exist_ok=True)
-                limit_file = "pids.max" if controller == "pids" else "memory.limit_in_bytes"
-                (probe / limit_file).write_text("max" if controller == "pids" else "-1")
+                if controller in cls.LIMIT_FILES:
+                    limit_file, unlimited = cls.LIMIT_FILES[controller]
+                    (probe / limit_file).write_text(unlimited)
+                else:
+                    (probe / "cpuacct.usage").read_text()
                 probe.rmdir()
             except OSError:
                 with contextlib.suppress(OSError):
@@ -367,6 +382,11 @@ class _Cgroups:
                 continue
             roots[controller] = root
         return cls(roots) if roots else None
+
+    @property
+    def limiting(self) -> list[str]:
+        """The controllers that limit a run (``cpuacct`` only measures it)."""
+        return sorted(c for c in self.roots if c in self.LIMIT_FILES)
 
     @staticmethod
     def _remove_stale(parent: Path) -> None:
@@ -391,7 +411,7 @@ class _Cgroups:
                 if controller == "pids":
                     value = "max" if limits.processes is None else str(limits.processes + extra_tasks)
                     (group / "pids.max").write_text(value)
-                else:
+                elif controller == "memory":
                     self._set_memory(group, limits.memory)
                     ooms = self._ooms(group)
                 procs.append(str(group / "cgroup.procs"))
@@ -424,12 +444,21 @@ class _Cgroups:
     def oom_kills(self, name: str) -> int:
         return self._ooms(self.roots["memory"] / name) if "memory" in self.roots else 0
 
-    def kill(self, name: str) -> bool:
+    def cpu_seconds(self, name: str) -> float | None:
+        """CPU time used so far by every process that ran in group ``name`` (None: unknown)."""
+        if "cpuacct" not in self.roots:
+            return None
+        try:
+            return int((self.roots["cpuacct"] / name / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def kill(self, name: str, patience: float = 0.2) -> bool:
         """SIGKILL every task in group ``name``; True if a group of the run exists and is now
         empty (every process of a run is in its groups, and it cannot leave them)."""
         emptied = False
         for root in self.roots.values():
-            for _ in range(100):
+            for pause in _backoff(patience):
                 try:
                     pids = (root / name / "cgroup.procs").read_text().split()
                 except OSError:
@@ -440,19 +469,19 @@ class _Cgroups:
                 for pid in pids:
                     with contextlib.suppress(OSError):
                         os.kill(int(pid), signal.SIGKILL)
-                time.sleep(0.002)
+                time.sleep(pause)
         return emptied
 
     def remove(self, name: str) -> None:
         for root in self.roots.values():
-            for _ in range(100):  # killed tasks leave the group asynchronously
+            for pause in _backoff(1.0):  # killed tasks leave the group asynchronously
                 try:
                     (root / name).rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.01)
+                    time.sleep(pause)
 
     def cleanup(self) -> None:
         for root in self.roots.values():
@@ -495,6 +524,16 @@ def _tree_usage(path: Path) -> tuple[int, int]:
         except OSError:
             continue
     return total, entries
+
+
+def _backoff(total: float, first: float = 0.0005, longest: float = 0.01) -> Iterator[float]:
+    """Pauses for a polling loop: short at first (the usual wait is well under a millisecond),
+    doubling up to ``longest``, until about ``total`` seconds have been spent pausing."""
+    pause, spent = first, 0.0
+    while spent < total:
+        yield pause
+        spent += pause
+        pause = min(2 * pause, longest)
 
 
 def _cpu_limit(limits: Limits, timeout: float) -> int:
@@ -581,7 +620,7 @@ class Sandbox:
             if taken:
                 raise SandboxUnavailable(f"slot uids {taken} belong to real accounts; pick another uid_base")
         self._cgroups = _shared_cgroups() if (cgroups is None or cgroups) and self.root else None
-        if cgroups and self._cgroups is None:
+        if cgroups and not (self._cgroups and self._cgroups.limiting):
             raise SandboxUnavailable("no writable cgroup v1 pids/memory hierarchy found")
         self._check_ro_binds()
 
@@ -643,9 +682,16 @@ class Sandbox:
             "namespaces": self.mode == "bwrap",
             "privileged_bwrap": self.mode == "bwrap" and self.uid_slots,
             "uid_slots": self.uid_slots,
-            "cgroups": sorted(self._cgroups.roots) if self._cgroups else [],
+            "cgroups": self._cgroups.limiting if self._cgroups else [],
+            "cpu_time": self._cpu_time_source(),
             "ro_binds": list(self.ro_binds),
         }
+
+    def _cpu_time_source(self) -> str | None:
+        """How ``RunResult.cpu_time`` is measured: ``"cgroup"``, ``"rusage"`` or None (not)."""
+        if self._cgroups and "cpuacct" in self._cgroups.roots:
+            return "cgroup"
+        return "rusage" if self.mode != "bwrap" else None
 
     def describe(self) -> str:
         """One human-readable line describing the isolation in effect."""
@@ -660,8 +706,8 @@ class Sandbox:
         elif self.mode != "bwrap":
             parts.append("same uid as the caller; leftovers found via an environment marker")
         parts.append("rlimits: cpu, address space/data, file size, open files, processes")
-        if self._cgroups:
-            parts.append("cgroup v1 " + "+".join(sorted(self._cgroups.roots)) + " limits per run")
+        if self._cgroups and self._cgroups.limiting:
+            parts.append("cgroup v1 " + "+".join(self._cgroups.limiting) + " limits per run")
         return "; ".join(parts)
 
     def leftovers(self, slot: int) -> list[int]:
@@ -723,10 +769,14 @@ class Sandbox:
 
     # -- command construction -------------------------------------------------------------------
     def _wrap(self, argv: Sequence[str], workdir: Path, env: Mapping[str, str], uid: int | None,
-              limits: Limits) -> list[str]:
+              limits: Limits, info_fd: int | None = None) -> list[str]:
+        """The command line that runs ``argv``; in bwrap mode, bwrap reports the host pid of the
+        sandbox's init process on ``info_fd``."""
         if self.mode != "bwrap":
             return list(argv)
         cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        if info_fd is not None:
+            cmd += ["--info-fd", str(info_fd)]
         for hidden in self.hidden:
             writable = hidden in ("/tmp", "/var/tmp")
             size = limits.tmpfs_size if writable else MiB
@@ -833,19 +883,20 @@ class Sandbox:
             marker = uuid.uuid4().hex
             env[_MARKER_VAR] = marker
         group = f"run-{next(_RUN_IDS)}"
+        kill = _Killer(self, uid, marker, group if self._cgroups else None)
+        info = None  # read end of bwrap's --info-fd pipe
         try:
             if uid is not None:
                 self._give_workdir(workdir, uid)
             procs, ooms = self._cgroups.prepare(group, limits, 3) if self._cgroups else ([], 0)
-            cmd = self._wrap(argv, workdir, env, uid, limits)
             setup = self._child_setup(self._rlimits(limits, timeout), procs,
                                       uid if self.mode != "bwrap" else None)
-            kill = _Killer(self, uid, marker, group if self._cgroups else None)
             guards = self._guards(limits, workdir, group, ooms)
+            info, info_w = os.pipe() if self.mode == "bwrap" else (None, None)
             start = time.monotonic()
             try:
                 proc = subprocess.Popen(
-                    cmd,
+                    self._wrap(argv, workdir, env, uid, limits, info_w),
                     cwd=workdir,
                     env=env if self.mode != "bwrap" else {"PATH": _DEFAULT_PATH},
                     stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -853,21 +904,32 @@ class Sandbox:
                     stderr=subprocess.PIPE,
                     preexec_fn=setup,
                     start_new_session=True,
+                    pass_fds=() if info_w is None else (info_w,),
                 )
             except (FileNotFoundError, PermissionError) as exc:  # fallback mode: bad argv[0]
                 return RunResult(127 if isinstance(exc, FileNotFoundError) else 126, "",
                                  f"sandbox: cannot execute {argv[0]}: {exc}", False,
                                  time.monotonic() - start)
+            finally:
+                if info_w is not None:
+                    os.close(info_w)
             kill.proc = proc
-            watch = _Watch(proc, stdin, limits, timeout, start, guards, kill)
+            watch = _Watch(proc, stdin, limits, timeout, start, guards, kill, info)
+            info = None  # the watch closes it
             try:
                 watch.loop()
             finally:
                 kill.everything(final=True)
-                status, cpu = watch.reap()
+                status, own_cpu = watch.reap()
+            cpu = self._cgroups.cpu_seconds(group) if self._cgroups else None
+            if cpu is None:  # the rusage of what we reaped: in bwrap mode, only bwrap itself
+                cpu = own_cpu if self.mode != "bwrap" else 0.0
             return self._result(watch, status, cpu, limits, timeout, start,
                                 self._cgroups.oom_kills(group) > ooms if self._cgroups else False)
         finally:
+            if info is not None:
+                os.close(info)
+            kill.close()
             if self._cgroups:
                 self._cgroups.remove(group)
             if lease:
@@ -892,11 +954,13 @@ class Sandbox:
         if self.mode == "bwrap" and 128 < code <= 128 + 64:
             code = -(code - 128)  # bwrap reports a child killed by signal N as 128 + N
         limit = watch.limit
-        cpu_hit = code == -signal.SIGKILL and cpu >= _cpu_limit(limits, timeout) - 0.05
-        if limit is None and (code == -signal.SIGXCPU or cpu_hit):
+        if limit is None and code == -signal.SIGXCPU:
             limit = "cpu"
         if limit is None and oom:
             limit = "memory"
+        # the hard CPU limit kills with SIGKILL; the run's CPU time bounds any one process's
+        if limit is None and code == -signal.SIGKILL and cpu >= _cpu_limit(limits, timeout) - 0.05:
+            limit = "cpu"
         timed_out = limit in ("timeout", "cpu")
         return RunResult(
             returncode=None if timed_out else code,
@@ -929,20 +993,72 @@ class _Killer:
     def __init__(self, sandbox: Sandbox, uid: int | None, marker: str | None, group: str | None):
         self.sandbox, self.uid, self.marker, self.group = sandbox, uid, marker, group
         self.proc: subprocess.Popen | None = None
+        self.init: int | None = None  # pidfd of the init of the run's PID namespace (bwrap)
+        self.gone = False  # proven: no process of the run is left
+
+    def watch_init(self, pid: int) -> None:
+        """Track the init of the run's PID namespace, whose host pid bwrap reported. The kernel
+        reaps every other process of a namespace before its init counts as exited, so a
+        finished init proves the run is gone. Trusted only while it is the child of our bwrap
+        (afterwards the pid may have been reaped elsewhere and reused)."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            return
+        if self.proc is not None and _parent_pid(pid) == self.proc.pid:
+            self.init = pidfd
+        else:
+            os.close(pidfd)
 
     def everything(self, final: bool = False) -> None:
-        """Kill the run's processes. In bwrap mode killing the outer bwrap tears down the PID
-        namespace; an emptied cgroup proves the run is gone; otherwise the slot uid sweep
-        (a helper process, ~10 ms) is the last line, also catching daemons in the fallback."""
+        """Kill the run's processes and, if ``final``, make sure they are gone.
+
+        In bwrap mode killing the outer bwrap and the PID namespace's init tears the namespace
+        down, and the init's exit proves it (a wait of well under a millisecond). Otherwise an
+        emptied cgroup proves the run is gone; failing that the slot uid sweep (a helper
+        process, ~10 ms) is the last line, also catching daemons in the fallback."""
+        if self.gone:
+            return
         if self.proc is not None:
             with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)  # outer bwrap (its PID ns dies) / group
-        contained = bool(self.group) and self.sandbox._cgroups.kill(self.group)
         patience = 2.0 if final else 0.2
-        if self.uid is not None and not contained and (final or self.sandbox.mode != "bwrap"):
-            _kill_uid(self.uid, patience)
+        if self.init is not None and self._end_namespace(patience if final else None):
+            self.gone = final
+            return
+        self.gone = bool(self.group) and self.sandbox._cgroups.kill(self.group)
+        if self.uid is not None and not self.gone and (final or self.sandbox.mode != "bwrap"):
+            self.gone = _kill_uid(self.uid, patience)
         if self.marker:
             _kill_marked(self.marker, patience)
+
+    def _end_namespace(self, patience: float | None) -> bool:
+        """SIGKILL the namespace's init (the kernel then kills the rest); with a ``patience``,
+        wait that long for the namespace to be empty. True if it is (or will be) gone."""
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self.init, signal.SIGKILL)
+        if patience is None:
+            return True
+        poller = select.poll()
+        poller.register(self.init, select.POLLIN)
+        if poller.poll(patience * 1000):
+            return True
+        log.error("sandbox: the PID namespace of a run outlives its SIGKILLed init; "
+                  "killing its processes by other means")
+        return False
+
+    def close(self) -> None:
+        if self.init is not None:
+            os.close(self.init)
+            self.init = None
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            return int(fh.read().split(b"\nPPid:\t", 1)[1].split(b"\n", 1)[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class _Watch:
@@ -952,8 +1068,10 @@ class _Watch:
     DRAIN_GRACE = 1.0  # after the program ended, read what is left in the pipes for this long
 
     def __init__(self, proc, stdin, limits: Limits, timeout: float, start: float, guards: list,
-                 killer: _Killer):
+                 killer: _Killer, info: int | None = None):
         self.proc, self.limits, self.guards, self.killer = proc, limits, guards, killer
+        self.info = info  # bwrap's --info-fd pipe: the host pid of the namespace's init
+        self.info_text = bytearray()
         self.deadline = start + timeout
         self.stdin = memoryview(stdin) if stdin is not None else None
         self.kept = {1: bytearray(), 2: bytearray()}
@@ -990,6 +1108,8 @@ class _Watch:
             if self.stdin is not None:
                 os.set_blocking(proc.stdin.fileno(), False)
                 sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE, "in")
+            if self.info is not None:
+                sel.register(self.info, selectors.EVENT_READ, "info")
             pidfd = self._pidfd()
             if pidfd is not None:
                 sel.register(pidfd, selectors.EVENT_READ, "exit")
@@ -1015,6 +1135,8 @@ class _Watch:
                 for key, _ in sel.select(max(0.0, wake - now)):
                     if key.data == "exit":
                         sel.unregister(key.fd)
+                    elif key.data == "info":
+                        self._read_info(sel)
                     elif key.data == "in":
                         self._feed(sel, key.fd)
                     else:
@@ -1027,10 +1149,27 @@ class _Watch:
                 os.close(pidfd)
         finally:
             sel.close()
+            if self.info is not None:
+                os.close(self.info)
+                self.info = None
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()
+
+    def _read_info(self, sel) -> None:
+        """Collect bwrap's JSON info (written once, right after it created the namespace)."""
+        chunk = os.read(self.info, 4096)
+        self.info_text += chunk
+        if chunk and len(self.info_text) < 65536:
+            return
+        sel.unregister(self.info)
+        try:
+            pid = json.loads(self.info_text)["child-pid"]
+        except (ValueError, KeyError, TypeError):
+            return  # bwrap failed before creating the namespace
+        if isinstance(pid, int):
+            self.killer.watch_init(pid)
 
     def _pidfd(self) -> int | None:
         try:

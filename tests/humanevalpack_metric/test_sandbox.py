@@ -298,6 +298,20 @@ def test_killing_the_parent_does_not_hurt_the_caller(sandbox, workdir, marker):
     assert_nothing_left(sandbox, marker, slot=4)
 
 
+def test_cpu_time_is_the_programs(sandbox, workdir):
+    """``cpu_time`` counts the program and its children (here a grandchild of the sandbox that
+    burns 0.3 s of CPU), not only the launcher; where it cannot be measured it is 0.0."""
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    res = sandbox.run(["sh", "-c", f"{PYTHON} -c '{burn}'; echo done"], workdir, timeout=20)
+    assert res.returncode == 0 and res.stdout == "done\n", res.stderr
+    source = sandbox.isolation()["cpu_time"]
+    assert source in ("cgroup", "rusage", None)
+    if source is None:
+        assert res.cpu_time == 0.0
+    else:
+        assert 0.3 <= res.cpu_time < res.duration * (os.cpu_count() or 1) + 0.1, res
+
+
 # -- processes, memory, disk, output -------------------------------------------------------------
 @pytest.mark.slow
 def test_fork_bomb_is_contained(sandbox, workdir, marker):
