@@ -132,8 +132,8 @@ class Cpp(Language):
         return super().program(candidate, reference)
 
     def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
+        header = self.pch_header  # before compiling: another thread may turn it off meanwhile
         compiled = self._compile(program, workdir, sandbox)
-        header = self.pch_header
         if header is not None and compiled.returncode != 0 and str(header) in compiled.stderr:
             # our header is not readable in this sandbox: a setup problem, never the program's
             log.error("cpp: the precompiled prelude is not usable inside the sandbox (expose %s "

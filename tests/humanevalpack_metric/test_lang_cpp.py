@@ -3,6 +3,7 @@
 solution."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from humanevalpack_metric.languages import get_language
 from humanevalpack_metric.languages.cpp import PRELUDE, _pch_is_used
 from humanevalpack_metric.outcome import Status
 from humanevalpack_metric.problems import load_problems
+from humanevalpack_metric.sandbox import RunResult
 
 from .language_runs import prepared, run_all, solution_programs
 
@@ -58,6 +60,29 @@ def test_program_and_precompiled_source_keep_the_reference_lines():
     assert source == '#line 22 "test.cpp"\n' + ADD.rstrip() + "\n" + TEST
     assert flags == ["-Winvalid-pch", "-include", "/cache/prelude.h"]
     assert lang._source("int main(){}") == ("int main(){}", [])  # not assembled: as is
+
+
+def test_a_compile_with_the_header_is_retried_even_if_another_thread_dropped_it(tmp_path):
+    """The header a compile used decides the retry: another worker may turn the precompiled
+    prelude off (unreadable in its sandbox) while this one is compiling with it."""
+    lang = get_language("cpp")
+    lang.compiler, lang.link_flags = "g++", []
+    lang.pch_header = header = Path("/cache/pch/prelude.h")
+    calls = []
+
+    class RacingSandbox:
+        def run(self, argv, workdir, timeout, **options):
+            calls.append(argv)
+            if len(calls) == 1:  # compiled with the header; meanwhile another thread gave up on it
+                lang.pch_header = None
+                return RunResult(1, "", f"<command-line>: fatal error: {header}: Permission denied\n",
+                                 False, 0.1)
+            return RunResult(0, "", "", False, 0.1)
+
+    program = lang.program(lang.assemble(ADD, {}, "synthesize"), TEST)
+    outcome = lang.execute(program, tmp_path, RacingSandbox(), timeout=5)
+    assert outcome.status is Status.PASSED, outcome.result
+    assert "-include" in calls[0] and "-include" not in calls[1] and calls[2] == ["./a.out"]
 
 
 def test_names_and_defaults():
