@@ -5,7 +5,7 @@
 1. builds (or reuses) the project's tiny causal LM,
 2. prompts it in the OctoCoder format for HumanEvalSynthesize on the first problems,
 3. scores its completions, and the canonical solutions as a control, in the sandboxed executor,
-4. prints a table (and writes ``smoke_report.json``).
+4. prints a table (and writes ``outputs/smoke/report.json``).
 
 It grows into the end-to-end pipeline (mine -> filter -> train -> evaluate).
 """
@@ -20,13 +20,17 @@ import time
 from pathlib import Path
 
 
-def generate(model_dir: Path, prompts: list[str], max_new_tokens: int) -> list[str]:
-    import torch
+def load_model(model_dir: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     model.eval()
+    return model, AutoTokenizer.from_pretrained(model_dir)
+
+
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[str]:
+    import torch
+
     completions = []
     for prompt in prompts:
         inputs = tokenizer(prompt, return_tensors="pt")
@@ -47,7 +51,7 @@ def main(argv=None) -> int:
                         help="comma-separated languages (default: python,js,cpp)")
     parser.add_argument("--problems", type=int, default=5, help="problems per language")
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--output", default="smoke_report.json")
+    parser.add_argument("--output", default="outputs/smoke/report.json")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -60,6 +64,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     model_dir = build_tiny_model()
     print(f"tiny model: {model_dir}")
+    model, tokenizer = load_model(model_dir)
     fmt = get_format("octocoder")
     rows, reports = [], {}
     for language in [name.strip() for name in args.languages.split(",") if name.strip()]:
@@ -69,7 +74,7 @@ def main(argv=None) -> int:
         for problem in problems:
             parts = prompt_parts(problem, "synthesize", language)
             prompts.append(fmt.prompt(parts.instruction, parts.context, parts.prompt_base))
-        completions = generate(model_dir, prompts, args.max_new_tokens)
+        completions = generate(model, tokenizer, prompts, args.max_new_tokens)
         # the prompt ends with the (stripped) function header: what follows is the body
         model_report = evaluate_completions([[c] for c in completions], "synthesize", language,
                                             problem_ids=ids, data_dir=args.data_dir, k=[1])
@@ -85,7 +90,9 @@ def main(argv=None) -> int:
     for language, count, model_score, control_score, statuses in rows:
         print(f"| {language} | {count} | {100 * model_score:.1f} | {100 * control_score:.1f} | "
               f"{', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))} |")
-    Path(args.output).write_text(json.dumps(reports, indent=2), encoding="utf-8")
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(reports, indent=2), encoding="utf-8")
     print(f"\nwrote {args.output} in {time.monotonic() - started:.1f} s")
     failed = [language for language, _, _, control_score, _ in rows if control_score < 1.0]
     if failed:
