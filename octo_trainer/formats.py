@@ -14,17 +14,29 @@ MAGICODER_SYSTEM = ("You are an exceptionally intelligent coding assistant that 
                     "delivers accurate and reliable responses to user instructions.")
 ALPACA_PREAMBLE = ("Below is an instruction that describes a task. Write a response that "
                    "appropriately completes the request.")
+ALPACA_INPUT_PREAMBLE = ("Below is an instruction that describes a task, paired with an input that "
+                         "provides further context. Write a response that appropriately completes "
+                         "the request.")
 
 
 @dataclass(frozen=True)
 class PromptFormat:
-    """``template`` has ``{inp}`` (instruction and context) and ``{response}`` placeholders."""
+    """``template`` has ``{inp}`` (instruction and context) and ``{response}`` placeholders.
+
+    ``train_template`` (same placeholders) is the form used to build *training* rows when it
+    differs from the evaluation form (OctoCoder trains on ``Question: {prompt}\n\nAnswer:
+    {completion}``); ``train_context_template`` (``{instruction}``, ``{context}``,
+    ``{response}``) is used for training rows that have a non-empty context, when the original
+    recipe renders those differently (WizardCoder's Alpaca "with input" form).
+    """
 
     name: str
     template: str
     context_first: bool = False
     strip_input: bool = False
     stop_words: tuple[str, ...] = ()
+    train_template: str | None = None
+    train_context_template: str | None = None
 
     def join_input(self, instruction: str, context: str | None = None) -> str:
         if context is None:
@@ -45,9 +57,20 @@ class PromptFormat:
                                     response=prefill).strip()
 
     def split(self, instruction: str, response: str, context: str | None = None) -> tuple[str, str]:
-        """Training view: (prompt, completion) such that prompt + completion is the full text."""
-        marker = self.template.index("{response}")
-        prompt = self.template[:marker].format(inp=self.join_input(instruction, context))
+        """Training view: (prompt, completion) such that prompt + completion is the full text.
+
+        An empty context counts as no context. The completion is the response unchanged (the
+        trainer appends EOS).
+        """
+        if not context:
+            context = None
+        if context is not None and self.train_context_template is not None:
+            template = self.train_context_template
+            marker = template.index("{response}")
+            return template[:marker].format(instruction=instruction, context=context), response
+        template = self.train_template or self.template
+        marker = template.index("{response}")
+        prompt = template[:marker].format(inp=self.join_input(instruction, context))
         return prompt, response
 
 
@@ -56,10 +79,16 @@ FORMATS: dict[str, PromptFormat] = {
     for fmt in (
         PromptFormat("instruct", "{inp}\n\n{response}", context_first=True),
         PromptFormat("continue", "{response}", context_first=True),
-        PromptFormat("octocoder", "Question: {inp}\n\nAnswer:\n{response}"),
+        PromptFormat("octocoder", "Question: {inp}\n\nAnswer:\n{response}",
+                     train_template="Question: {inp}\n\nAnswer: {response}"),
         PromptFormat("octogeex", "Question: {inp}\n\nAnswer:\n{response}", strip_input=True),
         PromptFormat("wizardcoder",
-                     ALPACA_PREAMBLE + "\n\n### Instruction:\n{inp}\n\n### Response:\n{response}"),
+                     ALPACA_PREAMBLE + "\n\n### Instruction:\n{inp}\n\n### Response:\n{response}",
+                     train_template=ALPACA_PREAMBLE
+                     + "\n\n### Instruction:\n{inp}\n\n### Response:{response}",
+                     train_context_template=ALPACA_INPUT_PREAMBLE
+                     + "\n\n### Instruction:\n{instruction}\n\n### Input:\n{context}"
+                     "\n\n### Response:{response}"),
         PromptFormat("instructcodet5p",
                      ALPACA_PREAMBLE + "\n\n### Instruction:\n{inp}\n\n### Response:{response}"),
         PromptFormat("magicoder",

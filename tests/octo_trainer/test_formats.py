@@ -35,3 +35,16 @@ def test_training_split_joins_to_the_full_text():
         prompt, completion = fmt.split("Write f.", "def f(): pass")
         assert (prompt + completion).endswith("def f(): pass")
         assert "Write f." in prompt or fmt.name == "continue"
+
+
+def test_training_forms_differ_from_evaluation_forms_where_the_recipes_say_so():
+    octo = get_format("octocoder")
+    assert octo.split("Fix f.", "\ndef f(): pass") == ("Question: Fix f.\n\nAnswer: ", "\ndef f(): pass")
+    wizard = get_format("wizardcoder")
+    prompt, completion = wizard.split("Do it.", "done", "the input")
+    assert prompt.startswith("Below is an instruction that describes a task, paired with an input")
+    assert prompt.endswith("### Instruction:\nDo it.\n\n### Input:\nthe input\n\n### Response:")
+    assert completion == "done"
+    assert wizard.split("Do it.", "done", "")[0].endswith("### Instruction:\nDo it.\n\n### Response:")
+    magic = get_format("magicoder").split("Do it.", "done")
+    assert magic[0].endswith("@@ Instruction\nDo it.\n\n@@ Response\n")
