@@ -1,0 +1,328 @@
+"""Stream candidate commits out of a local git repository.
+
+One ``git log --raw -z --no-renames --no-abbrev`` process lists every commit with its raw diff
+entries; one long-lived ``git cat-file --batch-check`` process gives blob sizes and one long-lived
+``git cat-file --batch`` process gives blob contents. No process is started per commit.
+
+A *candidate* is a commit with a single modified file (reference A.2 steps 7-8, A.5):
+
+- faithful rule: exactly one raw entry with status ``M`` (same path before and after); other
+  added/deleted files in the same commit are allowed;
+- strict rule (``strict=True``): the commit touches exactly one path, and it is modified.
+
+Everything that is not a candidate is counted in ``CommitMiner.skipped`` (a ``Counter`` of
+reasons) instead of raising: merges, no/multiple modified files, submodules, symlinks, binary
+blobs, blobs over the size limit, missing blobs (shallow or partial clones), and git failures
+(corrupt repositories, bad revisions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import re
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import IO, Iterator, List, Optional, Sequence, Tuple
+
+logger = logging.getLogger(__name__)
+
+_COMMIT_MARK = b"\x01"
+_LOG_FORMAT = "%x01%H%x00%P%x00%aI%x00%B"
+_SUBMODULE_MODE = "160000"
+_SYMLINK_MODE = "120000"
+DEFAULT_MAX_BLOB_BYTES = 1_000_000
+
+
+class MiningError(RuntimeError):
+    """A repository could not be opened or cloned."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RawEntry:
+    """One ``git log --raw`` entry of a commit (renames disabled, so one path)."""
+
+    old_mode: str
+    new_mode: str
+    old_blob: str
+    new_blob: str
+    status: str
+    path: str
+
+
+@dataclasses.dataclass
+class LoggedCommit:
+    """A commit as listed by ``git log``: header fields plus its raw entries."""
+
+    sha: str
+    parents: List[str]
+    author_date: str
+    message: str
+    entries: List[RawEntry] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class MinedCommit:
+    """A single-modified-file commit with both versions of the file."""
+
+    sha: str
+    parents: Tuple[str, ...]
+    author_date: str
+    message: str
+    path: str
+    old_blob: str
+    new_blob: str
+    old_contents: str
+    new_contents: str
+
+    @property
+    def subject(self) -> str:
+        """First line of the message."""
+        return self.message.split("\n", 1)[0]
+
+
+def _split_nul_stream(stream: IO[bytes], chunk_size: int = 1 << 16) -> Iterator[bytes]:
+    """Yield NUL-separated tokens from a binary stream without reading it all."""
+    pending = b""
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        pending += chunk
+        *tokens, pending = pending.split(b"\0")
+        yield from tokens
+    if pending:
+        yield pending
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="ignore")
+
+
+def _parse_raw_meta(token: bytes) -> Tuple[str, str, str, str, str]:
+    """Parse ``:old_mode new_mode old_blob new_blob status`` (leading newline tolerated)."""
+    old_mode, new_mode, old_blob, new_blob, status = token.lstrip(b"\n")[1:].decode("ascii").split(" ")
+    return old_mode, new_mode, old_blob, new_blob, status
+
+
+def parse_log_stream(tokens: Iterator[bytes]) -> Iterator[LoggedCommit]:
+    """Turn the NUL tokens of ``git log --raw -z --format=_LOG_FORMAT`` into LoggedCommits."""
+    current: Optional[LoggedCommit] = None
+    tokens = iter(tokens)
+    for token in tokens:
+        if token.startswith(_COMMIT_MARK):
+            if current is not None:
+                yield current
+            sha = token[1:].decode("ascii")
+            parents = next(tokens, b"").decode("ascii").split()
+            author_date = next(tokens, b"").decode("ascii")
+            message = _decode(next(tokens, b""))
+            if message.endswith("\n"):  # %B ends with the newline git stores after the message
+                message = message[:-1]
+            current = LoggedCommit(sha=sha, parents=parents, author_date=author_date, message=message)
+        elif token.lstrip(b"\n").startswith(b":") and current is not None:
+            old_mode, new_mode, old_blob, new_blob, status = _parse_raw_meta(token)
+            path = next(tokens, b"").decode("utf-8", errors="replace")
+            current.entries.append(RawEntry(old_mode, new_mode, old_blob, new_blob, status, path))
+        # anything else (blank separators) carries no information
+    if current is not None:
+        yield current
+
+
+class BlobReader:
+    """Long-lived ``git cat-file --batch`` and ``--batch-check`` processes for one repository."""
+
+    def __init__(self, git_dir: Path):
+        self.git_dir = git_dir
+        self._contents = self._start("--batch")
+        self._sizes = self._start("--batch-check")
+
+    def _start(self, mode: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["git", "--git-dir", str(self.git_dir), "cat-file", mode],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @staticmethod
+    def _ask(process: subprocess.Popen, sha: str) -> List[str]:
+        process.stdin.write(sha.encode("ascii") + b"\n")
+        process.stdin.flush()
+        return process.stdout.readline().decode("ascii", errors="replace").split()
+
+    def size(self, sha: str) -> Optional[int]:
+        """Size in bytes of blob ``sha``, or ``None`` when it is missing or not a blob."""
+        header = self._ask(self._sizes, sha)
+        if len(header) != 3 or header[1] != "blob":
+            return None
+        return int(header[2])
+
+    def read(self, sha: str) -> Optional[bytes]:
+        """Contents of blob ``sha``, or ``None`` when it is missing or not a blob."""
+        header = self._ask(self._contents, sha)
+        if len(header) != 3:
+            return None
+        size = int(header[2])
+        data = self._contents.stdout.read(size + 1)[:size]  # trailing newline after the content
+        return data if header[1] == "blob" else None
+
+    def close(self) -> None:
+        """Stop both processes."""
+        for process in (self._contents, self._sizes):
+            if process.poll() is None:
+                try:
+                    process.stdin.close()
+                    process.wait(timeout=10)
+                except (OSError, subprocess.TimeoutExpired):
+                    process.kill()
+                    process.wait()
+
+    def __enter__(self) -> "BlobReader":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _looks_like_url(location: str) -> bool:
+    return "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location) is not None
+
+
+def cached_clone(url: str, cache_dir: os.PathLike) -> Path:
+    """Mirror-clone ``url`` into ``cache_dir`` (or fetch updates if present); return the git dir."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", url.rstrip("/").rsplit("/", 2)[-1] if "/" in url else url)
+    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
+    destination = cache_dir / f"{readable}-{digest}.git"
+    if destination.exists():
+        command = ["git", "--git-dir", str(destination), "fetch", "--prune", "--quiet", "origin"]
+    else:
+        command = ["git", "clone", "--mirror", "--quiet", url, str(destination)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise MiningError(f"{' '.join(command[:3])} failed for {url}: {result.stderr.strip()}")
+    return destination
+
+
+def resolve_git_dir(location: str, clone_cache_dir: Optional[os.PathLike] = None) -> Path:
+    """Return the git directory of a local path (work tree or bare) or a cached clone of a URL."""
+    if _looks_like_url(location):
+        if clone_cache_dir is None:
+            raise MiningError(f"{location} is a URL; pass clone_cache_dir to clone it")
+        return cached_clone(location, clone_cache_dir)
+    result = subprocess.run(
+        ["git", "-C", str(location), "rev-parse", "--absolute-git-dir"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise MiningError(f"not a git repository: {location}: {result.stderr.strip()}")
+    return Path(result.stdout.strip())
+
+
+@dataclasses.dataclass
+class CommitMiner:
+    """Yields MinedCommits of one repository; counts every skipped commit in ``skipped``.
+
+    ``revisions`` are passed to ``git log`` as-is (``("HEAD",)``, ``("--all",)``, ``("v1..v2",)``);
+    ``since``/``until`` become ``--since``/``--until``. Blobs over ``max_blob_bytes`` are skipped.
+    """
+
+    revisions: Sequence[str] = ("HEAD",)
+    since: Optional[str] = None
+    until: Optional[str] = None
+    max_blob_bytes: Optional[int] = DEFAULT_MAX_BLOB_BYTES
+    strict: bool = False
+    skip_binary: bool = True
+    clone_cache_dir: Optional[str] = None
+    skipped: Counter = dataclasses.field(default_factory=Counter)
+
+    def _log_command(self, git_dir: Path) -> List[str]:
+        command = ["git", "--git-dir", str(git_dir), "log", "--raw", "-z", "--no-renames", "--no-abbrev"]
+        command += ["--no-color", "--no-ext-diff", f"--format={_LOG_FORMAT}"]
+        if self.since:
+            command.append(f"--since={self.since}")
+        if self.until:
+            command.append(f"--until={self.until}")
+        return command + list(self.revisions) + ["--"]
+
+    def single_modified_entry(self, commit: LoggedCommit) -> Tuple[Optional[RawEntry], str]:
+        """The commit's one modified entry, or ``(None, reason)``."""
+        if len(commit.parents) > 1:
+            return None, "merge_commit"
+        if not commit.parents:
+            return None, "root_commit"
+        modified = [e for e in commit.entries if e.status == "M"]
+        if not modified:
+            return None, "no_modified_file"
+        if len(modified) > 1:
+            return None, "multiple_modified_files"
+        if self.strict and len(commit.entries) != 1:
+            return None, "strict_not_single_path"
+        return modified[0], ""
+
+    def _read_pair(self, blobs: BlobReader, entry: RawEntry) -> Tuple[Optional[Tuple[bytes, bytes]], str]:
+        if _SUBMODULE_MODE in (entry.old_mode, entry.new_mode):
+            return None, "submodule"
+        if _SYMLINK_MODE in (entry.old_mode, entry.new_mode):
+            return None, "symlink"
+        if self.max_blob_bytes is not None:
+            for sha in (entry.old_blob, entry.new_blob):
+                size = blobs.size(sha)
+                if size is None:
+                    return None, "missing_blob"
+                if size > self.max_blob_bytes:
+                    return None, "blob_too_large"
+        old, new = blobs.read(entry.old_blob), blobs.read(entry.new_blob)
+        if old is None or new is None:
+            return None, "missing_blob"
+        if self.skip_binary and (b"\0" in old or b"\0" in new):
+            return None, "binary"
+        return (old, new), ""
+
+    def mine(self, location: str) -> Iterator[MinedCommit]:
+        """Yield the candidate commits of the repository at ``location`` (path or URL)."""
+        try:
+            git_dir = resolve_git_dir(location, self.clone_cache_dir)
+        except (MiningError, OSError, subprocess.SubprocessError) as error:
+            logger.warning("skipping repository %s: %s", location, error)
+            self.skipped["repository_unavailable"] += 1
+            return
+        with tempfile.TemporaryFile() as stderr_file, BlobReader(git_dir) as blobs:
+            log = subprocess.Popen(self._log_command(git_dir), stdout=subprocess.PIPE, stderr=stderr_file)
+            try:
+                yield from self._mine_stream(log.stdout, blobs)
+            finally:
+                log.stdout.close()
+                returncode = log.wait()
+            if returncode not in (0, -13):  # -13: SIGPIPE when the consumer stopped early
+                stderr_file.seek(0)
+                message = stderr_file.read().decode("utf-8", errors="replace").strip()
+                logger.warning("git log failed in %s (%s): %s", location, returncode, message)
+                self.skipped["git_log_failed"] += 1
+
+    def _mine_stream(self, stdout: IO[bytes], blobs: BlobReader) -> Iterator[MinedCommit]:
+        for commit in parse_log_stream(_split_nul_stream(stdout)):
+            entry, reason = self.single_modified_entry(commit)
+            if entry is None:
+                self.skipped[reason] += 1
+                continue
+            pair, reason = self._read_pair(blobs, entry)
+            if pair is None:
+                self.skipped[reason] += 1
+                continue
+            yield MinedCommit(
+                sha=commit.sha,
+                parents=tuple(commit.parents),
+                author_date=commit.author_date,
+                message=commit.message,
+                path=entry.path,
+                old_blob=entry.old_blob,
+                new_blob=entry.new_blob,
+                old_contents=_decode(pair[0]),
+                new_contents=_decode(pair[1]),
+            )
