@@ -1,0 +1,108 @@
+"""CommitPack construction rules on the commit message and path (reference A.2 steps 3-5, 9-11, 15)."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import List
+
+from commitpack_dataset.filters.base import Filter, Mapper, Record
+from commitpack_dataset.languages import language_of
+
+MESSAGE_BLOCKLIST = frozenset(
+    {
+        "update readme.md", "initial commit", "update", "mirroring from micro.blog.",
+        "update data.json", "update data.js", "add files via upload", "update readme",
+        "can't you see i'm updating the time?", "pi push", "dummy", "update index.html",
+        "first commit", "create readme.md", "heartbeat update", "updated readme", "update log",
+        "test", "no message", "readme", "wip", "updates", "commit", "update _config.yaml",
+    }
+)
+EXTRA_MESSAGE_BLOCKLIST = frozenset({"initial commit", "please\n", "please", "lalala"})
+
+
+class MessageLength(Filter):
+    """A.2-3: keep if 5 < len(message) < 10,000 characters."""
+
+    reason = "message_length"
+
+    def keep(self, record: Record) -> bool:
+        return 5 < len(str(record["message"])) < 10_000
+
+
+class MessageBlocklist(Filter):
+    """A.2-4: drop if the lowercased message equals one of 24 boilerplate messages."""
+
+    reason = "message_blocklist"
+
+    def keep(self, record: Record) -> bool:
+        return str(record["message"]).lower() not in MESSAGE_BLOCKLIST
+
+
+class MergePrefix(Filter):
+    """A.2-5: drop if the lowercased message starts with ``merge``."""
+
+    reason = "message_merge_prefix"
+
+    def keep(self, record: Record) -> bool:
+        return not str(record["message"]).lower().startswith("merge")
+
+
+class ExtensionInMap(Filter):
+    """A.2-9: keep if ``new_file`` resolves to a language of the map (A.3 rules)."""
+
+    reason = "extension_not_in_map"
+
+    def keep(self, record: Record) -> bool:
+        return language_of(str(record["new_file"])) is not None
+
+
+class WebEditorDefaultMessage(Filter):
+    """A.2-10: drop GitHub web-editor default messages ``"Update " + old_file``.
+
+    The released check compares the full path only (``faithful=True``); otherwise the basename
+    form ``"Update utils.py"`` is dropped too.
+    """
+
+    reason = "web_editor_default_message"
+
+    def __init__(self, faithful: bool = True):
+        self.faithful = faithful
+
+    def keep(self, record: Record) -> bool:
+        message, old_file = str(record["message"]), str(record["old_file"])
+        if message == "Update " + old_file:
+            return False
+        return self.faithful or message != "Update " + posixpath.basename(old_file)
+
+
+class ExtraMessageBlocklist(Filter):
+    """A.2-11: drop the case-sensitive exact messages ``initial commit``, ``please(\\n)``, ``lalala``."""
+
+    reason = "message_extra_blocklist"
+
+    def keep(self, record: Record) -> bool:
+        return str(record["message"]) not in EXTRA_MESSAGE_BLOCKLIST
+
+
+class AssignLanguage(Mapper):
+    """A.2-15: set ``lang`` from ``new_file``; ``unknown`` when unmatched."""
+
+    name = "assign_language"
+
+    def __call__(self, record: Record) -> Record:
+        updated = dict(record)
+        updated["lang"] = language_of(str(record["new_file"])) or "unknown"
+        return updated
+
+
+def commitpack_steps(faithful: bool = True) -> List[object]:
+    """The CommitPack construction steps in pipeline order."""
+    return [
+        MessageLength(),
+        MessageBlocklist(),
+        MergePrefix(),
+        ExtensionInMap(),
+        WebEditorDefaultMessage(faithful=faithful),
+        ExtraMessageBlocklist(),
+        AssignLanguage(),
+    ]
