@@ -1,0 +1,169 @@
+"""End-to-end tests: real git repositories -> CommitPack / CommitPackFT builders -> Arrow."""
+
+import subprocess
+from collections import Counter
+
+import pytest
+
+from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackFT, repository_name
+from commitpack_dataset.licenses import detect_repository_license, identify_license_text
+from tests.commitpack_dataset.gitrepo import GitRepo
+
+
+def license_text(spdx):
+    from identify.vendor import licenses
+
+    return dict(licenses.LICENSES)[spdx]
+
+
+OLD_APP = "x = 1\n" * 40
+NEW_APP = "x = 2\n" * 40
+
+
+def build_history(repo):
+    """A history with one commit of each interesting kind; returns the shas of the kept ones."""
+    shas = {}
+    repo.commit("Initial import", {
+        "LICENSE": license_text("MIT"), "app.py": OLD_APP, "lib.py": "a = 1\n", "img.bin": b"\x00\x01",
+        "notes.txt": "caf\n", "move_me.py": "m = 1\n" * 10,
+    })
+    shas["good"] = repo.commit("[core] Fix the handling of nested lists", {"app.py": NEW_APP})
+    repo.commit("Change two files at once", {"app.py": OLD_APP, "lib.py": "a = 2\n"})
+    repo.git("mv", "move_me.py", "moved.py")
+    repo.commit("Rename the module to moved")
+    repo.commit("Change the binary image", {"img.bin": b"\x00\x02"})
+    repo.commit("update", {"lib.py": "a = 3\n"})
+    shas["latin1"] = repo.commit("Add accented words to the file", {"notes.txt": b"caf\xe9 cr\xe8me\n"})
+    repo.commit("Update lib.py", {"lib.py": "a = 4\n"})
+    repo.commit("Merged by hand into lib", {"lib.py": "a = 5\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    shas["side"] = repo.commit("Refactor the library module for reuse", {"lib.py": "a = 6\n"})
+    repo.git("checkout", "-q", "main")
+    shas["main"] = repo.commit("Improve the output format of the program", {"app.py": NEW_APP + "y = 1\n"})
+    repo.git("merge", "-q", "--no-edit", "side")
+    return shas
+
+
+EXPECTED_COMMITPACK_DROPS = Counter({
+    "root_commit": 1, "multiple_modified_files": 1, "no_modified_file": 1, "binary": 1,
+    "message_blocklist": 1, "web_editor_default_message": 1, "message_merge_prefix": 1, "merge_commit": 1,
+})
+
+
+@pytest.fixture
+def history(tmp_path):
+    repo = GitRepo(tmp_path / "octo" / "repo")
+    return repo, build_history(repo)
+
+
+def prepare(builder_class, tmp_path, **config):
+    builder = builder_class(cache_dir=str(tmp_path / "cache"), **config)
+    builder.download_and_prepare()
+    return builder, builder.as_dataset("train")
+
+
+def test_commitpack_exact_records_and_drops(history, tmp_path):
+    repo, shas = history
+    builder, dataset = prepare(CommitPack, tmp_path, config_name="all", repositories=(str(repo.path),))
+    rows = {row["commit"]: row for row in dataset}
+    assert list(dataset.features) == list(FIELDS)
+    assert set(rows) == {shas["good"], shas["latin1"], shas["side"], shas["main"]}
+    assert rows[shas["good"]] == {
+        "commit": shas["good"], "old_file": "app.py", "new_file": "app.py",
+        "old_contents": OLD_APP, "new_contents": NEW_APP,
+        "subject": "[core] Fix the handling of nested lists",
+        "message": "[core] Fix the handling of nested lists",
+        "lang": "Python", "license": "mit", "repos": "octo/repo",
+    }
+    latin1 = rows[shas["latin1"]]
+    assert latin1["new_contents"] == "caf crme\n" and latin1["lang"] == "Text"
+    assert builder.drop_counts == EXPECTED_COMMITPACK_DROPS
+
+
+def test_language_config_selects_language(history, tmp_path):
+    repo, shas = history
+    builder, dataset = prepare(CommitPack, tmp_path, config_name="text", repositories=(str(repo.path),))
+    assert dataset["commit"] == [shas["latin1"]]
+    assert builder.drop_counts["language_not_selected"] == 3
+
+
+def test_commitpackft_round_trip(history, tmp_path):
+    repo, shas = history
+    builder, dataset = prepare(CommitPackFT, tmp_path, config_name="python", repositories=(str(repo.path),),
+                               tokenizer="estimate")
+    rows = {row["commit"]: row for row in dataset}
+    # good: subject cleaned; main: kept; side: "lib" occurs in "library" -> filename_in_subject.
+    assert set(rows) == {shas["good"], shas["main"]}
+    assert rows[shas["good"]]["subject"] == "Fix the handling of nested lists"
+    assert rows[shas["good"]]["message"] == "[core] Fix the handling of nested lists"
+    assert builder.drop_counts["filename_in_subject"] == 1
+    assert builder.drop_counts["token_length_estimated"] == 1  # the tiny latin1 notes file
+
+
+def test_fork_dedup_aggregates_repos_and_num_proc_shards(history, tmp_path):
+    repo, shas = history
+    fork = tmp_path / "fork-owner" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(fork)], check=True)
+    _, dataset = prepare(CommitPack, tmp_path, config_name="all",
+                         repositories=(str(repo.path), str(fork)))
+    assert len(dataset) == 4
+    assert set(dataset["repos"]) == {"octo/repo,fork-owner/repo"}
+
+    sharded = CommitPack(cache_dir=str(tmp_path / "cache2"), config_name="all",
+                         repositories=(str(repo.path), str(fork)))
+    sharded.download_and_prepare(num_proc=2)
+    dataset = sharded.as_dataset("train")
+    # shards cannot see each other: each repository yields its own copy of every commit
+    assert len(dataset) == 8 and len(dataset.cache_files) == 2
+
+
+def test_clone_url_and_license_policies(history, tmp_path):
+    repo, shas = history
+    url = f"file://{repo.path}"
+    builder, dataset = prepare(CommitPack, tmp_path, config_name="python", repositories=(url,),
+                               clone_cache_dir=str(tmp_path / "clones"))
+    assert set(dataset["commit"]) == {shas["good"], shas["side"], shas["main"]}
+
+    gpl = GitRepo(tmp_path / "gpl" / "repo")
+    gpl.commit("init", {"COPYING": license_text("GPL-3.0"), "a.py": "a = 1\n"})
+    gpl.commit("Fix the value of the constant", {"a.py": "a = 2\n"})
+    bare = GitRepo(tmp_path / "nolicense" / "repo")
+    bare.commit("init", {"a.py": "a = 1\n"})
+    bare.commit("Fix the value of the constant", {"a.py": "a = 2\n"})
+    repositories = (str(gpl.path), str(bare.path), str(tmp_path / "missing"))
+
+    builder, dataset = prepare(CommitPack, tmp_path / "keep", config_name="python", repositories=repositories)
+    assert dataset["license"] == ["unknown"]
+    assert dataset["repos"] == ["nolicense/repo"]
+    assert builder.drop_counts["repository_license_not_allowed"] == 1
+    assert builder.drop_counts["repository_unavailable"] == 1
+
+    builder = CommitPack(cache_dir=str(tmp_path / "drop"), config_name="python", repositories=repositories,
+                         license_policy="drop-unknown")
+    builder.download_and_prepare()  # as_dataset() of an empty split raises in datasets
+    assert builder.info.splits["train"].num_examples == 0
+    assert builder.drop_counts["repository_license_unknown"] == 1
+
+
+def test_license_override_and_detection(history, tmp_path):
+    repo, _ = history
+    assert detect_repository_license(repo.path / ".git") == "mit"
+    assert identify_license_text(license_text("Apache-2.0")) == "apache-2.0"
+    assert identify_license_text("all rights reserved") == "unknown"
+    _, dataset = prepare(CommitPack, tmp_path, config_name="python", repositories=(str(repo.path),),
+                         repository_licenses=((str(repo.path), "isc"),))
+    assert set(dataset["license"]) == {"isc"}
+
+
+def test_invalid_license_policy():
+    with pytest.raises(ValueError):
+        CommitPack(config_name="python", license_policy="maybe")
+
+
+@pytest.mark.parametrize(
+    "location, name",
+    [("https://github.com/bigcode-project/octopack.git", "bigcode-project/octopack"),
+     ("git@github.com:owner/repo.git", "owner/repo"), ("/tmp/x/owner/name/", "owner/name")],
+)
+def test_repository_name(location, name):
+    assert repository_name(location) == name
