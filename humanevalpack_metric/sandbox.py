@@ -109,7 +109,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -124,6 +124,9 @@ _MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
 _PROBE_UID = 65533  # never a slot; only used to check that dropping privileges works
 _KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
 _MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as a disk-limit hit
+_PRLIMIT_NAMES = {resource.RLIMIT_CPU: "cpu", resource.RLIMIT_AS: "as", resource.RLIMIT_DATA: "data",
+                  resource.RLIMIT_FSIZE: "fsize", resource.RLIMIT_NOFILE: "nofile",
+                  resource.RLIMIT_CORE: "core", resource.RLIMIT_NPROC: "nproc"}
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,26 @@ class _SlotPool:
         return lease
 
 
+def _write(path: Path, text: str) -> None:
+    """One ``write`` (cgroup files want the value in a single write call)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _thread_groups() -> dict[str, str]:
+    """The calling thread's group path in each v1 hierarchy, by controller."""
+    groups = {}
+    with open("/proc/thread-self/cgroup") as fh:
+        for line in fh:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for controller in controllers.split(","):
+                groups[controller] = path
+    return groups
+
+
 def _processes(match) -> list[int]:
     """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
     found = []
@@ -341,6 +364,7 @@ class _Cgroups:
     ``octopack-<pid>/run-<n>``; each is removed after its run, the parent at exit, and parents
     left by dead processes are removed when the next process starts."""
 
+    MOUNT = Path("/sys/fs/cgroup")
     CONTROLLERS = ("pids", "memory", "cpuacct")
     LIMIT_FILES = {"pids": ("pids.max", "max"), "memory": ("memory.limit_in_bytes", "-1")}
 
@@ -361,7 +385,7 @@ class _Cgroups:
             return None
         roots = {}
         for controller in cls.CONTROLLERS:
-            mount = Path("/sys/fs/cgroup") / controller
+            mount = cls.MOUNT / controller
             if controller not in own or not (mount / "cgroup.procs").exists():
                 continue
             parent = mount / own[controller].lstrip("/")
@@ -401,9 +425,10 @@ class _Cgroups:
                     with contextlib.suppress(OSError):
                         stale.rmdir()
 
-    def prepare(self, name: str, limits: Limits, extra_tasks: int) -> tuple[list[str], int]:
-        """Create group ``name`` with the run's limits; its ``cgroup.procs`` files, OOM count."""
-        procs, ooms = [], 0
+    def prepare(self, name: str, limits: Limits, extra_tasks: int) -> tuple[dict[str, Path], int]:
+        """Create group ``name`` with the run's limits; its directory per controller, and the
+        OOM kill count so far."""
+        groups, ooms = {}, 0
         for controller, root in self.roots.items():
             group = root / name
             try:
@@ -414,12 +439,29 @@ class _Cgroups:
                 elif controller == "memory":
                     self._set_memory(group, limits.memory)
                     ooms = self._ooms(group)
-                procs.append(str(group / "cgroup.procs"))
+                groups[controller] = group
             except OSError as exc:
                 log.warning("sandbox: cgroup %s unusable (%s); continuing without it", group, exc)
                 with contextlib.suppress(OSError):
                     group.rmdir()  # an existing group must be one the run joined
-        return procs, ooms
+        return groups, ooms
+
+    @contextlib.contextmanager
+    def hosting(self, groups: Mapping[str, Path]) -> Iterator[None]:
+        """Move the calling thread (v1 ``tasks`` files take thread ids) into ``groups`` while
+        it starts a run, then back: a child starts in its parent thread's groups, so the run
+        never executes outside them, and no code has to run between fork and exec."""
+        tid = str(threading.get_native_id())
+        home = _thread_groups()
+        joined = []
+        try:
+            for controller, group in groups.items():
+                _write(group / "tasks", tid)
+                joined.append(controller)
+            yield
+        finally:
+            for controller in joined:
+                _write(self.MOUNT / controller / home[controller].lstrip("/") / "tasks", tid)
 
     @staticmethod
     def _set_memory(group: Path, limit: int | None) -> None:
@@ -599,6 +641,7 @@ class Sandbox:
             raise SandboxUnavailable("uid_slots needs root (to switch to the slot uids)")
         self.bwrap = shutil.which("bwrap")
         self.setpriv = shutil.which("setpriv")
+        self.prlimit = shutil.which("prlimit")
         self._bwrap_extra: tuple[str, ...] = ()
         self.mode = "rlimit"
         if mode != "rlimit":
@@ -614,6 +657,7 @@ class Sandbox:
                 self._warn_fallback(reason)
         else:
             self._warn_fallback("mode='rlimit' requested")
+        self._launch_by_exec = bool(self.prlimit) and (self.mode == "bwrap" or bool(self.setpriv))
         self._slots = _SlotPool(uid_base, slots, lock_dir) if self.uid_slots else None
         if self._slots:
             taken = [u for u in range(uid_base, uid_base + slots) if not _uid_is_free(u)]
@@ -826,19 +870,36 @@ class Sandbox:
             # RLIMIT_NPROC counts all tasks of our uid: leave room for the ones that exist
             nproc = _user_tasks(os.getuid()) + limits.processes
             wanted.append((resource.RLIMIT_NPROC, nproc, nproc))
-        return [(res, soft, hard) for res, soft, hard in wanted if soft is not None]
+        rlimits = []
+        for res, soft, hard in wanted:
+            if soft is None:
+                continue
+            ceiling = resource.getrlimit(res)[1]
+            if not self.root and ceiling != resource.RLIM_INFINITY:  # cannot be raised
+                soft, hard = min(soft, ceiling), min(hard, ceiling)
+            rlimits.append((res, soft, hard))
+        return rlimits
+
+    def _launcher(self, rlimits, uid: int | None) -> tuple[list[str], Callable[[], None] | None]:
+        """How the run's first process gets its rlimits (and, in the fallback, its uid and
+        ``no_new_privs``; bwrap sets that itself): by exec'ing through ``prlimit`` (and
+        ``setpriv``), which lets subprocess use vfork -- forking a big evaluator process, as a
+        ``preexec_fn`` requires, costs tens of milliseconds -- or, without those tools, in a
+        ``preexec_fn``. Returns the argv prefix and the ``preexec_fn``."""
+        if not self._launch_by_exec:
+            return [], self._child_setup(rlimits, uid if self.mode != "bwrap" else None)
+        prefix = [self.prlimit, *(f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}" for res, soft, hard in rlimits),
+                  "--"]
+        if self.mode != "bwrap":
+            prefix += self._drop_privileges(uid) if uid is not None else (self.setpriv, "--no-new-privs", "--")
+        return prefix, None
 
     @staticmethod
-    def _child_setup(rlimits, cgroup_procs: Sequence[str], uid: int | None):
-        """Runs in the forked child before exec: join cgroups, set rlimits, drop privileges."""
+    def _child_setup(rlimits, uid: int | None):
+        """Runs in the forked child before exec (without ``prlimit``): set rlimits, drop
+        privileges."""
 
         def setup() -> None:
-            for path in cgroup_procs:
-                fd = os.open(path, os.O_WRONLY)
-                try:
-                    os.write(fd, b"0")
-                finally:
-                    os.close(fd)
             for res, soft, hard in rlimits:
                 resource.setrlimit(res, (soft, hard))
             if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
@@ -888,24 +949,24 @@ class Sandbox:
         try:
             if uid is not None:
                 self._give_workdir(workdir, uid)
-            procs, ooms = self._cgroups.prepare(group, limits, 3) if self._cgroups else ([], 0)
-            setup = self._child_setup(self._rlimits(limits, timeout), procs,
-                                      uid if self.mode != "bwrap" else None)
+            groups, ooms = self._cgroups.prepare(group, limits, 3) if self._cgroups else ({}, 0)
+            prefix, setup = self._launcher(self._rlimits(limits, timeout), uid)
             guards = self._guards(limits, workdir, group, ooms)
             info, info_w = os.pipe() if self.mode == "bwrap" else (None, None)
             start = time.monotonic()
             try:
-                proc = subprocess.Popen(
-                    self._wrap(argv, workdir, env, uid, limits, info_w),
-                    cwd=workdir,
-                    env=env if self.mode != "bwrap" else {"PATH": _DEFAULT_PATH},
-                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    preexec_fn=setup,
-                    start_new_session=True,
-                    pass_fds=() if info_w is None else (info_w,),
-                )
+                with self._cgroups.hosting(groups) if groups else contextlib.nullcontext():
+                    proc = subprocess.Popen(
+                        [*prefix, *self._wrap(argv, workdir, env, uid, limits, info_w)],
+                        cwd=workdir,
+                        env=env if self.mode != "bwrap" else {"PATH": _DEFAULT_PATH},
+                        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        preexec_fn=setup,
+                        start_new_session=True,
+                        pass_fds=() if info_w is None else (info_w,),
+                    )
             except (FileNotFoundError, PermissionError) as exc:  # fallback mode: bad argv[0]
                 return RunResult(127 if isinstance(exc, FileNotFoundError) else 126, "",
                                  f"sandbox: cannot execute {argv[0]}: {exc}", False,

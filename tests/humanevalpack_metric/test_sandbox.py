@@ -312,6 +312,17 @@ def test_cpu_time_is_the_programs(sandbox, workdir):
         assert 0.3 <= res.cpu_time < res.duration * (os.cpu_count() or 1) + 0.1, res
 
 
+def test_limits_without_prlimit(sandbox, workdir, monkeypatch):
+    """Without util-linux's ``prlimit`` (and ``setpriv``) to exec through, the forked child
+    sets the rlimits (and, in the fallback, drops to the slot uid) itself."""
+    monkeypatch.setattr(sandbox, "_launch_by_exec", False)
+    res = sandbox.run(["sh", "-c", "ulimit -t; ulimit -n; id -u"], workdir, timeout=10,
+                      limits=Limits(cpu_seconds=7, open_files=99))
+    cpu, files, uid = res.stdout.split()
+    assert (cpu, files) == ("7", "99"), res
+    assert (60000 <= int(uid) < 60064) if sandbox.uid_slots else int(uid) == os.geteuid()
+
+
 # -- processes, memory, disk, output -------------------------------------------------------------
 @pytest.mark.slow
 def test_fork_bomb_is_contained(sandbox, workdir, marker):
