@@ -5,7 +5,12 @@ Instantiate directly (datasets 5.x has no loading scripts)::
     builder = CommitPack(config_name="python", cache_dir=..., repositories=("path/or/url", ...))
     builder.download_and_prepare(num_proc=2)   # shards by repository
     dataset = builder.as_dataset("train")
-    print(builder.drop_counts)                 # reasons of every skipped commit (in-process runs)
+    print(builder.drop_statistics())           # reasons of every skipped commit, all shards
+
+Each shard writes its drop counts to ``<dataset dir>/drop_counts/<shard>.json`` (kept with the
+prepared data, so they are readable from the cache later); ``drop_statistics()`` sums them and a
+table is logged after preparation. ``builder.drop_counts`` holds the counts of the shards that ran
+in this process only.
 
 Per shard (a list of repositories): license detection per repository, one ``git log`` stream and
 one ``cat-file`` pair per repository (``mining.CommitMiner``), dedup by commit SHA across the
@@ -16,7 +21,10 @@ selection of the config and, for CommitPackFT, the CommitPackFT rules.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
+import os
 import re
 import subprocess
 from collections import Counter
@@ -37,6 +45,7 @@ FIELDS = ("commit", "old_file", "new_file", "old_contents", "new_contents", "sub
 COMMITPACK_FEATURES = datasets.Features({name: datasets.Value("string") for name in FIELDS})
 LICENSE_POLICIES = ("keep-unknown", "drop-unknown")
 ESTIMATE_TOKENS = "estimate"
+DROP_COUNTS_DIR = "drop_counts"
 
 
 @dataclasses.dataclass
@@ -123,7 +132,7 @@ class RepositoryShard:
         overrides = dict(self.config.repository_licenses)
         if location in overrides:
             return overrides[location]
-        return detect_repository_license(git_dir, self.config.revisions[0]) if self.config.revisions else UNKNOWN
+        return detect_repository_license(git_dir, license_revision(self.config.revisions))
 
     def _open(self, locations: Sequence[str]) -> List[Tuple[str, str, str]]:
         """``(location, git_dir, license)`` of the usable repositories, counting the rest."""
@@ -196,6 +205,15 @@ class RepositoryShard:
         return record
 
 
+def license_revision(revisions: Sequence[str]) -> str:
+    """The revision whose root license file counts: the tip of the last plain revision, else HEAD."""
+    plain = [r for r in revisions if not r.startswith("-") and not r.startswith("^")]
+    if not plain:
+        return "HEAD"
+    tip = plain[-1].split("..")[-1].lstrip(".")
+    return tip or "HEAD"
+
+
 def drop_table(counts: Counter) -> str:
     """A plain-text table of drop reasons, most frequent first."""
     if not counts:
@@ -228,12 +246,39 @@ class _MinedCommitsBuilder(datasets.GeneratorBasedBuilder):
 
     def _generate_examples(self, repositories: List[str]):
         shard = RepositoryShard(self.config, self._pipelines())
+        for sha, record in shard.records(repositories):
+            yield sha, record
+        self.drop_counts.update(shard.drop_counts)
+        self._save_shard_drop_counts(repositories, shard.drop_counts)
+        logger.info("drops for %d repositories:\n%s", len(repositories), drop_table(shard.drop_counts))
+
+    def _drop_counts_dir(self) -> str:
+        return os.path.join(self._output_dir, DROP_COUNTS_DIR)
+
+    def _save_shard_drop_counts(self, repositories: List[str], counts: Counter) -> None:
+        shard_id = hashlib.sha1("\n".join(repositories).encode("utf-8")).hexdigest()[:16]
         try:
-            for sha, record in shard.records(repositories):
-                yield sha, record
-        finally:
-            self.drop_counts.update(shard.drop_counts)
-            logger.info("drops for %d repositories:\n%s", len(repositories), drop_table(shard.drop_counts))
+            os.makedirs(self._drop_counts_dir(), exist_ok=True)
+            with open(os.path.join(self._drop_counts_dir(), f"{shard_id}.json"), "w", encoding="utf-8") as handle:
+                json.dump({"repositories": repositories, "drop_counts": dict(counts)}, handle)
+        except OSError as error:  # e.g. a remote output filesystem: counts stay in memory only
+            logger.warning("could not save drop counts: %s", error)
+
+    def drop_statistics(self) -> Counter:
+        """Drop counts summed over every shard of the prepared dataset."""
+        total: Counter = Counter()
+        directory = self._drop_counts_dir()
+        if not os.path.isdir(directory):
+            return total
+        for name in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                total.update(json.load(handle)["drop_counts"])
+        return total
+
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
+        super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+        logger.info("%s/%s drop statistics:\n%s", self.dataset_name, self.config.name,
+                    drop_table(self.drop_statistics()))
 
 
 class CommitPack(_MinedCommitsBuilder):

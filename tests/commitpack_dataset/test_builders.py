@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackFT, repository_name
+from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackFT, license_revision, repository_name
 from commitpack_dataset.licenses import detect_repository_license, identify_license_text
 from tests.commitpack_dataset.gitrepo import GitRepo
 
@@ -78,6 +78,10 @@ def test_commitpack_exact_records_and_drops(history, tmp_path):
     latin1 = rows[shas["latin1"]]
     assert latin1["new_contents"] == "caf crme\n" and latin1["lang"] == "Text"
     assert builder.drop_counts == EXPECTED_COMMITPACK_DROPS
+    assert builder.drop_statistics() == EXPECTED_COMMITPACK_DROPS
+    cached = CommitPack(cache_dir=str(tmp_path / "cache"), config_name="all", repositories=(str(repo.path),))
+    cached.download_and_prepare()  # reuses the cache: nothing mined, statistics read back
+    assert cached.drop_counts == Counter() and cached.drop_statistics() == EXPECTED_COMMITPACK_DROPS
 
 
 def test_language_config_selects_language(history, tmp_path):
@@ -115,6 +119,8 @@ def test_fork_dedup_aggregates_repos_and_num_proc_shards(history, tmp_path):
     dataset = sharded.as_dataset("train")
     # shards cannot see each other: each repository yields its own copy of every commit
     assert len(dataset) == 8 and len(dataset.cache_files) == 2
+    doubled = Counter({reason: 2 * n for reason, n in EXPECTED_COMMITPACK_DROPS.items()})
+    assert sharded.drop_statistics() == doubled  # gathered from both worker processes
 
 
 def test_clone_url_and_license_policies(history, tmp_path):
@@ -158,6 +164,15 @@ def test_license_override_and_detection(history, tmp_path):
 def test_invalid_license_policy():
     with pytest.raises(ValueError):
         CommitPack(config_name="python", license_policy="maybe")
+
+
+@pytest.mark.parametrize(
+    "revisions, tip",
+    [(("HEAD",), "HEAD"), (("--all",), "HEAD"), (("v1..v2",), "v2"), (("v1...main",), "main"),
+     (("main", "^v1"), "main"), (("v1..",), "HEAD")],
+)
+def test_license_revision(revisions, tip):
+    assert license_revision(revisions) == tip
 
 
 @pytest.mark.parametrize(
