@@ -134,12 +134,15 @@ def parse_log_stream(tokens: Iterator[bytes]) -> Iterator[LoggedCommit]:
 
 
 class BlobReader:
-    """Long-lived ``git cat-file --batch`` and ``--batch-check`` processes for one repository."""
+    """Long-lived ``git cat-file --batch`` and ``--batch-check`` processes for one repository.
+
+    If a process dies (e.g. on a corrupt object) the request answers ``None`` and the process is
+    restarted for the next request, so one bad object never ends the repository.
+    """
 
     def __init__(self, git_dir: Path):
         self.git_dir = git_dir
-        self._contents = self._start("--batch")
-        self._sizes = self._start("--batch-check")
+        self._processes = {"--batch": self._start("--batch"), "--batch-check": self._start("--batch-check")}
 
     def _start(self, mode: str) -> subprocess.Popen:
         return subprocess.Popen(
@@ -149,38 +152,65 @@ class BlobReader:
             stderr=subprocess.DEVNULL,
         )
 
-    @staticmethod
-    def _ask(process: subprocess.Popen, sha: str) -> List[str]:
-        process.stdin.write(sha.encode("ascii") + b"\n")
-        process.stdin.flush()
-        return process.stdout.readline().decode("ascii", errors="replace").split()
+    def _restart(self, mode: str) -> None:
+        self._stop(self._processes[mode])
+        self._processes[mode] = self._start(mode)
+
+    def _ask(self, mode: str, sha: str) -> Optional[List[str]]:
+        """Send one object name; return the header fields, or ``None`` if the process failed."""
+        process = self._processes[mode]
+        try:
+            process.stdin.write(sha.encode("ascii") + b"\n")
+            process.stdin.flush()
+            header = process.stdout.readline()
+        except (OSError, ValueError):
+            header = b""
+        if not header.endswith(b"\n"):
+            self._restart(mode)
+            return None
+        return header.decode("ascii", errors="replace").split()
 
     def size(self, sha: str) -> Optional[int]:
         """Size in bytes of blob ``sha``, or ``None`` when it is missing or not a blob."""
-        header = self._ask(self._sizes, sha)
-        if len(header) != 3 or header[1] != "blob":
+        header = self._ask("--batch-check", sha)
+        if header is None or len(header) != 3 or header[1] != "blob":
             return None
         return int(header[2])
 
     def read(self, sha: str) -> Optional[bytes]:
         """Contents of blob ``sha``, or ``None`` when it is missing or not a blob."""
-        header = self._ask(self._contents, sha)
-        if len(header) != 3:
+        header = self._ask("--batch", sha)
+        if header is None or len(header) != 3:
             return None
         size = int(header[2])
-        data = self._contents.stdout.read(size + 1)[:size]  # trailing newline after the content
-        return data if header[1] == "blob" else None
+        try:
+            data = self._processes["--batch"].stdout.read(size + 1)  # content plus a newline
+        except (OSError, ValueError):
+            data = b""
+        if len(data) != size + 1:
+            self._restart("--batch")
+            return None
+        return data[:size] if header[1] == "blob" else None
+
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            try:
+                process.stdin.close()
+                process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+                process.wait()
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Stop both processes."""
-        for process in (self._contents, self._sizes):
-            if process.poll() is None:
-                try:
-                    process.stdin.close()
-                    process.wait(timeout=10)
-                except (OSError, subprocess.TimeoutExpired):
-                    process.kill()
-                    process.wait()
+        for process in self._processes.values():
+            self._stop(process)
 
     def __enter__(self) -> "BlobReader":
         return self

@@ -169,3 +169,20 @@ def test_clone_url_into_cache(repo, tmp_path):
 def test_unreachable_url_is_recorded(tmp_path):
     miner, commits = mine(f"file://{tmp_path}/nope", clone_cache_dir=str(tmp_path / "cache"))
     assert commits == [] and miner.skipped == {"repository_unavailable": 1}
+
+
+def test_blob_reader_survives_a_dead_cat_file(repo):
+    from commitpack_dataset.mining import BlobReader
+
+    repo.commit("init", {"a.py": "hello\n"})
+    blob = repo.git("rev-parse", "HEAD:a.py")
+    with BlobReader(repo.path / ".git") as reader:
+        assert reader.read(blob) == b"hello\n"
+        for process in reader._processes.values():
+            process.kill()
+            process.wait()
+        assert reader.read(blob) is None  # the failed request
+        assert reader.size(blob) is None
+        assert reader.read(blob) == b"hello\n"  # restarted
+        assert reader.size(blob) == 6
+        assert reader.read("0" * 40) is None and reader.size("0" * 40) is None
