@@ -20,11 +20,16 @@ Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what 
   processes (``flock`` on ``/tmp/octopack-sandbox/slot-<uid>.lock``).
 * **rlimits** in every mode: CPU seconds, address space or data segment, file size, open files,
   process count (without root: the caller's current task count plus the limit, approximate);
-  no core dumps. The work dir's total size is polled (``Limits.disk``).
+  no core dumps. The work dir's total size is polled (``Limits.disk``). The run starts by
+  exec'ing through util-linux's ``prlimit`` (and, in the fallback, ``setpriv``), so subprocess
+  can use ``vfork``: a ``preexec_fn`` forces a full ``fork``, which costs tens of milliseconds
+  in a big evaluator process.
 * **cgroups** (enhancement, only where the v1 ``pids``/``memory`` hierarchies are writable; not
   cgroup v2): a group per run below our own with ``pids.max`` and ``memory.limit_in_bytes``,
   bounding the *total* memory of a run (rlimits are per process). An OOM kill ends the whole run
   with ``limit="memory"``. A ``cpuacct`` group, where writable, measures ``RunResult.cpu_time``.
+  The spawning thread joins the groups (v1 moves single threads) while it starts the run, so
+  the run starts inside them.
 * **Fallback** (``mode="rlimit"``, loud warning): no namespaces (host network and files visible
   subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a
   best-effort scan of ``/proc`` for an environment marker to kill escaped processes (a program
@@ -80,8 +85,8 @@ read-only.
 Not covered: no seccomp filter (the kernel's full syscall surface is reachable, including
 unprivileged user namespaces inside a privileged-bwrap sandbox); cgroup v2 is not used; the
 disk limit is polled (a fast writer can exceed it by what it writes in ``_Watch.POLL``
-seconds); ``preexec_fn`` runs Python code between fork and exec, which CPython documents as
-unsafe with threads (it only calls ``setrlimit``/``prctl``/``set*id``/``write``).
+seconds); without ``prlimit`` a ``preexec_fn`` runs Python code between fork and exec, which
+CPython documents as unsafe with threads (it only calls ``setrlimit``/``prctl``/``set*id``).
 """
 
 from __future__ import annotations
@@ -1080,9 +1085,11 @@ class _Killer:
         process, ~10 ms) is the last line, also catching daemons in the fallback."""
         if self.gone:
             return
-        if self.proc is not None:
+        if self.proc is not None and (self.proc.returncode is None or self.init is None):
+            # the outer bwrap (its PID namespace dies) or the fallback's process group; once
+            # bwrap is reaped its pid may be reused, and killing the init suffices
             with contextlib.suppress(OSError):
-                os.killpg(self.proc.pid, signal.SIGKILL)  # outer bwrap (its PID ns dies) / group
+                os.killpg(self.proc.pid, signal.SIGKILL)
         patience = 2.0 if final else 0.2
         if self.init is not None and self._end_namespace(patience if final else None):
             self.gone = final
