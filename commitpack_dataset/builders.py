@@ -13,9 +13,10 @@ table is logged after preparation. ``builder.drop_counts`` holds the counts of t
 in this process only.
 
 Per shard (a list of repositories): license detection per repository, one ``git log`` stream and
-one ``cat-file`` pair per repository (``mining.CommitMiner``), dedup by commit SHA across the
-shard's repositories with ``repos`` aggregated, the CommitPack construction rules, the language
-selection of the config and, for CommitPackFT, the CommitPackFT rules.
+one ``cat-file`` pair per repository (``mining.CommitMiner``); before any blob is read, dedup by
+commit SHA across the shard's repositories (``repos`` aggregated), the CommitPack construction
+rules and the language selection of the config (like the paper's pre-fetch filters); then, for
+CommitPackFT, the CommitPackFT rules on the full record.
 """
 
 from __future__ import annotations
@@ -34,9 +35,16 @@ import datasets
 
 from commitpack_dataset.filters import commitpack_pipeline, commitpackft_pipeline
 from commitpack_dataset.filters.tokens import STARCODER_TOKENIZER
-from commitpack_dataset.languages import config_name, language_extensions
+from commitpack_dataset.languages import config_name, language_extensions, language_of
 from commitpack_dataset.licenses import UNKNOWN, detect_repository_license, is_allowed
-from commitpack_dataset.mining import DEFAULT_MAX_BLOB_BYTES, CommitMiner, MiningError, resolve_git_dir
+from commitpack_dataset.mining import (
+    DEFAULT_MAX_BLOB_BYTES,
+    CommitMiner,
+    LoggedCommit,
+    MiningError,
+    RawEntry,
+    resolve_git_dir,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ COMMITPACK_FEATURES = datasets.Features({name: datasets.Value("string") for name
 LICENSE_POLICIES = ("keep-unknown", "drop-unknown")
 ESTIMATE_TOKENS = "estimate"
 DROP_COUNTS_DIR = "drop_counts"
+UNKNOWN_LANGUAGE = "unknown"
 
 
 @dataclasses.dataclass
@@ -115,18 +124,40 @@ def language_configs(config_class=CommitPackConfig) -> List[CommitPackConfig]:
 
 
 class RepositoryShard:
-    """Mines one shard (a list of repositories) into CommitPack records; counts every drop."""
+    """Mines one shard (a list of repositories) into CommitPack records; counts every drop.
 
-    def __init__(self, config: CommitPackConfig, pipelines: Sequence[Any]):
+    ``metadata_pipeline`` (rules on message and path, e.g. the CommitPack construction rules),
+    the language selection and the dedup by SHA run before the blobs are read;
+    ``content_pipeline`` (e.g. the CommitPackFT rules) runs on the full record.
+    """
+
+    def __init__(self, config: CommitPackConfig, metadata_pipeline: Any, content_pipeline: Optional[Any] = None):
         self.config = config
-        self.pipelines = list(pipelines)
+        self.metadata_pipeline = metadata_pipeline
+        self.content_pipeline = content_pipeline
         self.drop_counts: Counter = Counter()
+        self._emitted: set = set()
 
     def _miner(self) -> CommitMiner:
         config = self.config
         return CommitMiner(revisions=config.revisions, since=config.since, until=config.until,
                            max_blob_bytes=config.max_blob_bytes, strict=config.strict,
-                           clone_cache_dir=config.clone_cache_dir)
+                           clone_cache_dir=config.clone_cache_dir, prefilter=self._prefilter)
+
+    def _prefilter(self, commit: LoggedCommit, entry: RawEntry) -> str:
+        """Drop reason from the message and path alone, or ``""`` to read the blobs."""
+        if commit.sha in self._emitted:
+            return "duplicate_commit"
+        self._emitted.add(commit.sha)
+        record = {"commit": commit.sha, "old_file": entry.path, "new_file": entry.path,
+                  "message": commit.message, "subject": commit.message.split("\n", 1)[0]}
+        kept, reason = self.metadata_pipeline.process(record)
+        if kept is None:
+            return reason
+        languages = self.config.languages
+        if languages is not None and kept.get("lang") not in languages:
+            return "language_not_selected"
+        return ""
 
     def _license(self, location: str, git_dir) -> str:
         overrides = dict(self.config.repository_licenses)
@@ -170,39 +201,25 @@ class RepositoryShard:
         """Yield ``(commit sha, record)`` for every kept commit of the shard."""
         opened = self._open(list(dict.fromkeys(locations)))
         containing = self._containing_repositories(opened)
-        emitted = set()
-        for index, (location, git_dir, _) in enumerate(opened):
+        for index, (_, git_dir, _) in enumerate(opened):
             miner = self._miner()
             for mined in miner.mine(git_dir):
-                if mined.sha in emitted:
-                    self.drop_counts["duplicate_commit"] += 1
-                    continue
-                emitted.add(mined.sha)
                 holders = containing.get(mined.sha, [index])
-                license_value = next((opened[i][2] for i in holders if opened[i][2] != UNKNOWN), UNKNOWN)
                 record = {
                     "commit": mined.sha, "old_file": mined.path, "new_file": mined.path,
                     "old_contents": mined.old_contents, "new_contents": mined.new_contents,
-                    "subject": mined.subject, "message": mined.message, "lang": "",
-                    "license": license_value,
+                    "subject": mined.subject, "message": mined.message,
+                    "lang": language_of(mined.path) or UNKNOWN_LANGUAGE,
+                    "license": next((opened[i][2] for i in holders if opened[i][2] != UNKNOWN), UNKNOWN),
                     "repos": ",".join(repository_name(opened[i][0]) for i in holders),
                 }
-                kept = self._apply_pipelines(record)
-                if kept is not None:
-                    yield mined.sha, {name: kept[name] for name in FIELDS}
+                if self.content_pipeline is not None:
+                    record, reason = self.content_pipeline.process(record)
+                    if record is None:
+                        self.drop_counts[reason] += 1
+                        continue
+                yield mined.sha, {name: record[name] for name in FIELDS}
             self.drop_counts.update(miner.skipped)
-
-    def _apply_pipelines(self, record: Dict[str, str]) -> Optional[Dict[str, str]]:
-        for pipeline in self.pipelines:
-            record, reason = pipeline.process(record)
-            if record is None:
-                self.drop_counts[reason] += 1
-                return None
-        languages = self.config.languages
-        if languages is not None and record["lang"] not in languages:
-            self.drop_counts["language_not_selected"] += 1
-            return None
-        return record
 
 
 def license_revision(revisions: Sequence[str]) -> str:
@@ -241,11 +258,13 @@ class _MinedCommitsBuilder(datasets.GeneratorBasedBuilder):
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN,
                                         gen_kwargs={"repositories": list(self.config.repositories)})]
 
-    def _pipelines(self) -> List[Any]:
-        raise NotImplementedError
+    def _content_pipeline(self) -> Optional[Any]:
+        """Rules that need the file contents (``None``: none)."""
+        return None
 
     def _generate_examples(self, repositories: List[str]):
-        shard = RepositoryShard(self.config, self._pipelines())
+        metadata_pipeline = commitpack_pipeline(faithful=self.config.faithful)
+        shard = RepositoryShard(self.config, metadata_pipeline, self._content_pipeline())
         for sha, record in shard.records(repositories):
             yield sha, record
         self.drop_counts.update(shard.drop_counts)
@@ -289,9 +308,6 @@ class CommitPack(_MinedCommitsBuilder):
     DEFAULT_DATASET_NAME = "commitpack"
     DESCRIPTION = "CommitPack-style commits mined from git repositories."
 
-    def _pipelines(self) -> List[Any]:
-        return [commitpack_pipeline(faithful=self.config.faithful)]
-
 
 class CommitPackFT(_MinedCommitsBuilder):
     """CommitPack commits that also pass every CommitPackFT rule (reference B.1, B.2)."""
@@ -301,11 +317,8 @@ class CommitPackFT(_MinedCommitsBuilder):
     DEFAULT_DATASET_NAME = "commitpackft"
     DESCRIPTION = "CommitPackFT-style commits mined from git repositories."
 
-    def _pipelines(self) -> List[Any]:
+    def _content_pipeline(self) -> Optional[Any]:
         config = self.config
-        return [
-            commitpack_pipeline(faithful=config.faithful),
-            commitpackft_pipeline(faithful=config.faithful,
-                                  tokenizer=None if config.tokenizer in (None, "", ESTIMATE_TOKENS) else config.tokenizer,
-                                  min_tokens=config.min_tokens, max_tokens=config.max_tokens),
-        ]
+        tokenizer = None if config.tokenizer in (None, "", ESTIMATE_TOKENS) else config.tokenizer
+        return commitpackft_pipeline(faithful=config.faithful, tokenizer=tokenizer,
+                                     min_tokens=config.min_tokens, max_tokens=config.max_tokens)

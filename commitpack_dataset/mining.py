@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import IO, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Callable, Iterator, List, Optional, Sequence, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -260,6 +260,8 @@ class CommitMiner:
 
     ``revisions`` are passed to ``git log`` as-is (``("HEAD",)``, ``("--all",)``, ``("v1..v2",)``);
     ``since``/``until`` become ``--since``/``--until``. Blobs over ``max_blob_bytes`` are skipped.
+    ``prefilter(commit, entry)`` runs before any blob is read and returns a drop reason, or ``""``
+    to read the blobs; use it for rules that need only the message and path.
     """
 
     revisions: Sequence[str] = ("HEAD",)
@@ -269,6 +271,7 @@ class CommitMiner:
     strict: bool = False
     skip_binary: bool = True
     clone_cache_dir: Optional[str] = None
+    prefilter: Optional[Callable[[LoggedCommit, RawEntry], str]] = None
     skipped: Counter = dataclasses.field(default_factory=Counter)
 
     def _log_command(self, git_dir: Path) -> List[str]:
@@ -341,6 +344,11 @@ class CommitMiner:
             if entry is None:
                 self.skipped[reason] += 1
                 continue
+            if self.prefilter is not None:
+                reason = self.prefilter(commit, entry)
+                if reason:
+                    self.skipped[reason] += 1
+                    continue
             pair, reason = self._read_pair(blobs, entry)
             if pair is None:
                 self.skipped[reason] += 1

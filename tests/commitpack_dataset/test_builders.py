@@ -24,14 +24,14 @@ def build_history(repo):
     """A history with one commit of each interesting kind; returns the shas of the kept ones."""
     shas = {}
     repo.commit("Initial import", {
-        "LICENSE": license_text("MIT"), "app.py": OLD_APP, "lib.py": "a = 1\n", "img.bin": b"\x00\x01",
+        "LICENSE": license_text("MIT"), "app.py": OLD_APP, "lib.py": "a = 1\n", "raw.txt": b"\x00\x01",
         "notes.txt": "caf\n", "move_me.py": "m = 1\n" * 10,
     })
     shas["good"] = repo.commit("[core] Fix the handling of nested lists", {"app.py": NEW_APP})
     repo.commit("Change two files at once", {"app.py": OLD_APP, "lib.py": "a = 2\n"})
     repo.git("mv", "move_me.py", "moved.py")
     repo.commit("Rename the module to moved")
-    repo.commit("Change the binary image", {"img.bin": b"\x00\x02"})
+    repo.commit("Change the binary image", {"raw.txt": b"\x00\x02"})
     repo.commit("update", {"lib.py": "a = 3\n"})
     shas["latin1"] = repo.commit("Add accented words to the file", {"notes.txt": b"caf\xe9 cr\xe8me\n"})
     repo.commit("Update lib.py", {"lib.py": "a = 4\n"})
@@ -100,8 +100,22 @@ def test_commitpackft_round_trip(history, tmp_path):
     assert set(rows) == {shas["good"], shas["main"]}
     assert rows[shas["good"]]["subject"] == "Fix the handling of nested lists"
     assert rows[shas["good"]]["message"] == "[core] Fix the handling of nested lists"
-    assert builder.drop_counts["filename_in_subject"] == 1
-    assert builder.drop_counts["token_length_estimated"] == 1  # the tiny latin1 notes file
+    assert builder.drop_counts == Counter({
+        "root_commit": 1, "multiple_modified_files": 1, "no_modified_file": 1, "merge_commit": 1,
+        "message_blocklist": 1, "web_editor_default_message": 1, "message_merge_prefix": 1,
+        "language_not_selected": 2,  # the two .txt commits, dropped before their blobs are read
+        "filename_in_subject": 1,
+    })
+
+
+def test_commitpackft_token_length_estimate_is_flagged(history, tmp_path):
+    repo, shas = history
+    builder = CommitPackFT(cache_dir=str(tmp_path / "cache"), config_name="text", repositories=(str(repo.path),),
+                           tokenizer="estimate")
+    builder.download_and_prepare()
+    assert builder.info.splits["train"].num_examples == 0
+    assert builder.drop_counts["token_length_estimated"] == 1  # the tiny accented-words file
+    assert builder.drop_counts["binary"] == 1
 
 
 def test_fork_dedup_aggregates_repos_and_num_proc_shards(history, tmp_path):

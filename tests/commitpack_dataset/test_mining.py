@@ -186,3 +186,19 @@ def test_blob_reader_survives_a_dead_cat_file(repo):
         assert reader.read(blob) == b"hello\n"  # restarted
         assert reader.size(blob) == 6
         assert reader.read("0" * 40) is None and reader.size("0" * 40) is None
+
+
+def test_prefilter_runs_before_blobs_are_read(repo):
+    repo.commit("init", {"img.txt": b"\x00\x01", "a.py": "a\n"})
+    repo.commit("binary change", {"img.txt": b"\x00\x02"})
+    keep = repo.commit("python change", {"a.py": "b\n"})
+    seen = []
+
+    def only_python(commit, entry):
+        seen.append(entry.path)
+        return "" if entry.path.endswith(".py") else "not_python"
+
+    miner, commits = mine(repo, prefilter=only_python)
+    assert [c.sha for c in commits] == [keep]
+    assert miner.skipped == {"root_commit": 1, "not_python": 1}  # never read, so not "binary"
+    assert sorted(seen) == ["a.py", "img.txt"]
