@@ -28,8 +28,9 @@ RESOLVED_RECIPE = "recipe.yaml"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
 TINY_MODEL = "octopack-tiny"
 MERGED_DIR = "merged"
-#: Never written into the resolved recipe.
-_SECRET_FIELDS = frozenset({"hub_token"})
+#: Never written into the resolved recipe: secrets, and deprecated aliases of other fields
+#: (``gradient_checkpointing`` mirrors ``activation_checkpointing`` and warns when given).
+_SKIPPED_FIELDS = frozenset({"hub_token", "gradient_checkpointing", "gradient_checkpointing_kwargs"})
 
 
 def make_parser():
@@ -117,12 +118,12 @@ def resolved_recipe(*configs: Any) -> dict[str, Any]:
     """One flat mapping of every field that differs from its dataclass default.
 
     It parses back with :func:`parse_args` (``--config``) to the same configuration. Secrets
-    (``hub_token``) are left out.
+    (``hub_token``) and deprecated aliases are left out.
     """
     recipe: dict[str, Any] = {}
     for config in configs:
         for f in dataclasses.fields(config):
-            if not f.init or f.name in _SECRET_FIELDS:
+            if not f.init or f.name in _SKIPPED_FIELDS:
                 continue
             value = _plain(getattr(config, f.name))
             if f.default is not dataclasses.MISSING:
