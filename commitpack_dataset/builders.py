@@ -34,6 +34,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import datasets
 
 from commitpack_dataset.filters import commitpack_pipeline, commitpackft_pipeline
+from commitpack_dataset.filters.commitpack import OptOutOwners
 from commitpack_dataset.filters.tokens import STARCODER_TOKENIZER
 from commitpack_dataset.languages import config_name, language_extensions, language_of
 from commitpack_dataset.licenses import UNKNOWN, detect_repository_license, is_allowed
@@ -72,6 +73,7 @@ class CommitPackConfig(datasets.BuilderConfig):
         strict: single modified file means the commit touches exactly one path.
         faithful: reproduce the released scripts where a choice changes results.
         clone_cache_dir: where URLs are mirror-cloned.
+        opt_out_logins: GitHub owners whose single-repository rows are dropped (A.2-13).
         tokenizer / min_tokens / max_tokens: CommitPackFT token-length rule. ``"estimate"`` (or
             an unloadable tokenizer) uses the byte-length estimate, flagged as
             ``token_length_estimated``. (``None`` kwargs are ignored by datasets, hence a string.)
@@ -88,6 +90,7 @@ class CommitPackConfig(datasets.BuilderConfig):
     strict: bool = False
     faithful: bool = True
     clone_cache_dir: Optional[str] = None
+    opt_out_logins: Tuple[str, ...] = ()
     tokenizer: Optional[str] = STARCODER_TOKENIZER
     min_tokens: int = 50
     max_tokens: int = 768
@@ -137,6 +140,7 @@ class RepositoryShard:
         self.content_pipeline = content_pipeline
         self.drop_counts: Counter = Counter()
         self._emitted: set = set()
+        self.opt_out = OptOutOwners(config.opt_out_logins) if config.opt_out_logins else None
 
     def _miner(self) -> CommitMiner:
         config = self.config
@@ -213,6 +217,9 @@ class RepositoryShard:
                     "license": next((opened[i][2] for i in holders if opened[i][2] != UNKNOWN), UNKNOWN),
                     "repos": ",".join(repository_name(opened[i][0]) for i in holders),
                 }
+                if self.opt_out is not None and not self.opt_out(record)[0]:
+                    self.drop_counts[self.opt_out.reason] += 1
+                    continue
                 if self.content_pipeline is not None:
                     record, reason = self.content_pipeline.process(record)
                     if record is None:

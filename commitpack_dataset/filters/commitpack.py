@@ -84,6 +84,25 @@ class ExtraMessageBlocklist(Filter):
         return str(record["message"]) not in EXTRA_MESSAGE_BLOCKLIST
 
 
+class OptOutOwners(Filter):
+    """A.2-13: drop a row only if ``repos`` has exactly one entry whose owner opted out.
+
+    The login list (The Stack v1.2 opt-outs in the paper) is configurable; matching is
+    case-insensitive, as GitHub logins are.
+    """
+
+    reason = "repository_owner_opted_out"
+
+    def __init__(self, logins):
+        self.logins = frozenset(login.lower() for login in logins)
+
+    def keep(self, record: Record) -> bool:
+        repos = [r for r in str(record["repos"]).split(",") if r]
+        if len(repos) != 1:
+            return True
+        return repos[0].split("/", 1)[0].lower() not in self.logins
+
+
 class AssignLanguage(Mapper):
     """A.2-15: set ``lang`` from ``new_file``; ``unknown`` when unmatched."""
 

@@ -180,6 +180,15 @@ def test_invalid_license_policy():
         CommitPack(config_name="python", license_policy="maybe")
 
 
+def test_opt_out_logins(history, tmp_path):
+    repo, _ = history
+    builder = CommitPack(cache_dir=str(tmp_path / "cache"), config_name="python", repositories=(str(repo.path),),
+                         opt_out_logins=("OCTO",))
+    builder.download_and_prepare()
+    assert builder.info.splits["train"].num_examples == 0
+    assert builder.drop_counts["repository_owner_opted_out"] == 3
+
+
 @pytest.mark.parametrize(
     "revisions, tip",
     [(("HEAD",), "HEAD"), (("--all",), "HEAD"), (("v1..v2",), "v2"), (("v1...main",), "main"),

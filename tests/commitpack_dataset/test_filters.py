@@ -274,3 +274,12 @@ def test_token_length_with_encode_object():
 def test_empty_pipeline_keeps_everything():
     pipeline = Pipeline([])
     assert pipeline.process({"subject": "x"}) == ({"subject": "x"}, "")
+
+
+def test_opt_out_only_single_repository_rows():
+    from commitpack_dataset.filters.commitpack import OptOutOwners
+
+    rule = OptOutOwners(["Gone"])
+    assert rule(good_record(repos="gone/project")) == (False, "repository_owner_opted_out")
+    assert rule(good_record(repos="gone/project,other/fork")) == (True, "")
+    assert rule(good_record(repos="stays/project")) == (True, "")
