@@ -112,12 +112,14 @@ import threading
 import time
 import uuid
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-MiB = 1 << 20
-GiB = 1 << 30
+from .errors import SandboxError, SandboxUnavailable
+from .limits import GiB, MiB, Limits, RunResult, cpu_limit
+
+__all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
+           "describe_isolation", "make_world_readable", "uid_processes"]
 
 log = logging.getLogger(__name__)
 
@@ -132,67 +134,6 @@ _MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as 
 _PRLIMIT_NAMES = {resource.RLIMIT_CPU: "cpu", resource.RLIMIT_AS: "as", resource.RLIMIT_DATA: "data",
                   resource.RLIMIT_FSIZE: "fsize", resource.RLIMIT_NOFILE: "nofile",
                   resource.RLIMIT_CORE: "core", resource.RLIMIT_NPROC: "nproc"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-run resource limits. ``None`` disables a limit.
-
-    ``address_space``/``data`` are per-process rlimits (see the module docstring for which to
-    use); ``memory`` and ``processes`` additionally bound the whole run where cgroups exist.
-    """
-
-    cpu_seconds: float | None = None  # per process; default: timeout x cores + 1 s
-    address_space: int | None = 4 * GiB  # RLIMIT_AS
-    file_size: int | None = 64 * MiB  # RLIMIT_FSIZE: largest file a run may write
-    processes: int | None = 256  # RLIMIT_NPROC per slot uid (threads count) / pids.max
-    output: int = 64 * 1024  # bytes kept per stream; killed after _KILL_FACTOR x this
-    data: int | None = None  # RLIMIT_DATA
-    memory: int | None = 4 * GiB  # cgroup memory limit of the whole run (if available)
-    open_files: int | None = 1024  # RLIMIT_NOFILE
-    disk: int | None = 512 * MiB  # total size of the work dir, polled while running
-    tmpfs_size: int = 64 * MiB  # each of /tmp, /var/tmp, /dev/shm inside bwrap
-
-    @classmethod
-    def managed(cls, data: int | None = 2 * GiB, **kwargs) -> "Limits":
-        """Limits for runtimes that reserve big virtual ranges (JVM, Go, Node): no RLIMIT_AS."""
-        return cls(address_space=None, data=data, **kwargs)
-
-
-@dataclass
-class RunResult:
-    """What happened. ``returncode`` is ``None`` on timeout and ``-N`` when killed by signal N
-    (also in bwrap mode, which reports 128+N). ``limit`` names the limit that ended the run:
-    ``"timeout"``, ``"cpu"`` (both also set ``timed_out``), ``"output"``, ``"disk"``,
-    ``"memory"`` (cgroup OOM kill), or ``None``.
-
-    ``cpu_time``: CPU seconds (user + system) of the run. With a ``cpuacct`` cgroup (root,
-    cgroup v1) that is every process of the run, bwrap's own included. Otherwise it is the
-    rusage of the process the sandbox reaped: in the fallback the program plus the descendants
-    it waited for; in bwrap mode the program is reaped inside its PID namespace, out of reach,
-    so there it is ``0.0`` (unmeasured). ``Sandbox.isolation()["cpu_time"]`` says which."""
-
-    returncode: int | None
-    stdout: str
-    stderr: str
-    timed_out: bool
-    duration: float
-    truncated: bool = False
-    limit: str | None = None
-    cpu_time: float = 0.0
-
-    @property
-    def signal(self) -> int | None:
-        """The signal that killed the program, if any."""
-        return -self.returncode if self.returncode is not None and self.returncode < 0 else None
-
-
-class SandboxUnavailable(RuntimeError):
-    """The requested isolation cannot be provided on this machine."""
-
-
-class SandboxError(RuntimeError):
-    """A run could not be set up (bad work dir, no free slot); not the program's fault."""
 
 
 # -- probes (cached per process) ------------------------------------------------------------
@@ -583,13 +524,6 @@ def _backoff(total: float, first: float = 0.0005, longest: float = 0.01) -> Iter
         pause = min(2 * pause, longest)
 
 
-def _cpu_limit(limits: Limits, timeout: float) -> int:
-    """RLIMIT_CPU seconds. The default leaves room for all cores busy for the whole wall time
-    (JVM, Go, rustc are multi-threaded): the wall-clock timeout is what normally ends a run."""
-    cpu = limits.cpu_seconds if limits.cpu_seconds is not None else timeout * (os.cpu_count() or 1) + 1
-    return max(1, int(cpu + 0.999))
-
-
 def _user_tasks(uid: int) -> int:
     """Tasks (threads) of ``uid`` now: what RLIMIT_NPROC counts."""
     needle = f"\nUid:\t{uid}\t".encode()
@@ -860,7 +794,7 @@ class Sandbox:
         return [arg for p in ordered for arg in ("--perms", "0755", "--dir", str(p))]
 
     def _rlimits(self, limits: Limits, timeout: float) -> list[tuple[int, int, int]]:
-        cpu = _cpu_limit(limits, timeout)
+        cpu = cpu_limit(limits, timeout)
         wanted = [
             (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU at the soft limit, SIGKILL 1 s later
             (resource.RLIMIT_AS, limits.address_space, limits.address_space),
@@ -1025,7 +959,7 @@ class Sandbox:
         if limit is None and oom:
             limit = "memory"
         # the hard CPU limit kills with SIGKILL; the run's CPU time bounds any one process's
-        if limit is None and code == -signal.SIGKILL and cpu >= _cpu_limit(limits, timeout) - 0.05:
+        if limit is None and code == -signal.SIGKILL and cpu >= cpu_limit(limits, timeout) - 0.05:
             limit = "cpu"
         timed_out = limit in ("timeout", "cpu")
         return RunResult(
