@@ -153,3 +153,21 @@ def test_contradicting_completion_only_loss_is_refused(tmp_path: Path):
                           loss_on_prompt=True)
     with pytest.raises(ValueError, match="contradicts"):
         build_trainer(*parse_args(["--config", str(recipe)]))
+
+
+def test_octocoder_style_wrapped_packing_labels_whole_blocks(tmp_path: Path, tiny_model_dir: Path):
+    recipe = write_recipe(
+        tmp_path, "lora", magicoder_rows(), model_name_or_path=str(tiny_model_dir),
+        prompt_format="octocoder", loss_on_prompt=True, packing=True, packing_strategy="wrapped",
+        max_length=32, max_steps=2,
+    )
+    trainer = build_trainer(*parse_args(["--config", str(recipe)]))
+    blocks = trainer.train_dataset
+    lengths = sorted((len(ids) for ids in blocks["input_ids"]), reverse=True)
+    assert set(lengths[:-1]) == {32} and lengths[-1] <= 32  # fixed blocks; TRL keeps the remainder
+    batch = trainer.data_collator([blocks[0], blocks[1]])
+    assert (batch["labels"] != -100).all()  # full-sequence loss, no padding
+    text = trainer.processing_class.decode(blocks[0]["input_ids"])
+    assert "Question: " in text or "Answer: " in text
+    trainer.train()
+    assert losses(trainer)
