@@ -75,17 +75,26 @@ def build_trainer(data_args: DataArguments, training_args, model_args, train_dat
         model_args.model_name_or_path = str(build_tiny_model())
     if train_dataset is None:
         train_dataset = build_dataset(data_args)
-    return SFTTrainer(
+    trainer = SFTTrainer(
         model=model_args.model_name_or_path,
         args=training_args,
         train_dataset=train_dataset,
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
+    processed = trainer.train_dataset
+    if hasattr(processed, "__len__") and len(processed) == 0:
+        raise ValueError(
+            "no training example is left after tokenization: with response-only loss, rows whose "
+            f"response is truncated away are dropped; raise max_length ({training_args.max_length})"
+        )
+    return trainer
 
 
 def run(data_args: DataArguments, training_args, model_args):
     """Train and save everything into ``training_args.output_dir``; return the trainer."""
+    if data_args.merge_adapter and not model_args.use_peft:
+        raise ValueError("merge_adapter needs a LoRA run (use_peft: true)")
     trainer = build_trainer(data_args, training_args, model_args)
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     output_dir = Path(training_args.output_dir)

@@ -171,3 +171,17 @@ def test_octocoder_style_wrapped_packing_labels_whole_blocks(tmp_path: Path, tin
     assert "Question: " in text or "Answer: " in text
     trainer.train()
     assert losses(trainer)
+
+
+def test_console_entry_runs_the_full_fine_tuning_recipe(tmp_path: Path, tiny_model_dir: Path):
+    from octo_trainer.train import main
+
+    recipe = write_recipe(tmp_path, "full", magicoder_rows(), model_name_or_path=str(tiny_model_dir))
+    assert main(["--config", str(recipe), "--max_steps", "2", "--max_length", "128"]) == 0
+    out = tmp_path / "out"
+    assert (out / "model.safetensors").is_file() and not (out / "adapter_config.json").exists()
+    assert yaml.safe_load((out / RESOLVED_RECIPE).read_text())["max_steps"] == 2
+    with pytest.raises(ValueError, match="use_peft"):
+        main(["--config", str(recipe), "--merge_adapter", "true"])
+    with pytest.raises(ValueError, match="raise max_length"):
+        main(["--config", str(recipe), "--max_length", "16"])
