@@ -1,0 +1,340 @@
+"""``commitpack`` command line: mine, filter, stats, push.
+
+- ``commitpack mine REPO... -o OUT``: mine repositories with the CommitPack (or, with ``--ft``,
+  CommitPackFT) builder; write ``OUT/data/<config>/data.<jsonl|parquet>`` per language (the Hub
+  layout) and ``OUT/drop_counts.json``.
+- ``commitpack filter INPUT... -o OUT``: run the CommitPackFT rules over CommitPack JSONL/Parquet
+  files (or directories of them); same output layout, with the per-reason drop counts.
+- ``commitpack stats DROP_COUNTS.json... [--png chart.png]``: print the drop table and draw a bar chart.
+- ``commitpack push INPUT... REPO_ID``: push the rows to the Hub, one config per language.
+
+Every output file is written to a temporary file next to it and renamed into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence
+
+DROP_COUNTS_FILE = "drop_counts.json"
+FORMATS = ("jsonl", "parquet")
+INPUT_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+class CliError(Exception):
+    """A user error: printed as ``commitpack: error: <message>`` with exit status 2."""
+
+
+# --------------------------------------------------------------------------- atomic output
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_json(target: Path, payload: dict) -> None:
+    """Write ``payload`` as indented JSON, atomically."""
+    with atomic_path(target) as temporary:
+        temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_records(target: Path, records: Sequence[dict], file_format: str) -> None:
+    """Write CommitPack records as JSONL or Parquet (string columns in FIELDS order), atomically."""
+    from commitpack_dataset.builders import FIELDS
+
+    with atomic_path(target) as temporary:
+        if file_format == "jsonl":
+            with open(temporary, "w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps({name: record[name] for name in FIELDS}, ensure_ascii=False) + "\n")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pa.schema([(name, pa.string()) for name in FIELDS])
+            table = pa.Table.from_pylist([{name: record[name] for name in FIELDS} for record in records], schema)
+            pq.write_table(table, temporary)
+
+
+def write_by_language(output: Path, records: Iterable[dict], file_format: str) -> Dict[str, int]:
+    """Group records by language; write ``output/data/<config>/data.<format>``; return rows per config."""
+    from commitpack_dataset.languages import config_name
+
+    groups: Dict[str, List[dict]] = {}
+    for record in records:
+        groups.setdefault(config_name(record["lang"]), []).append(record)
+    for name, rows in groups.items():
+        write_records(output / "data" / name / f"data.{file_format}", rows, file_format)
+    return {name: len(rows) for name, rows in groups.items()}
+
+
+# --------------------------------------------------------------------------- input
+
+
+def input_files(paths: Sequence[str]) -> List[Path]:
+    """Expand files and directories into the JSONL/Parquet files to read, sorted per directory."""
+    files: List[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in INPUT_SUFFIXES)
+            if not found:
+                raise CliError(f"no .jsonl/.json/.parquet files under {path}")
+            files.extend(found)
+        elif path.is_file():
+            if path.suffix not in INPUT_SUFFIXES:
+                raise CliError(f"{path}: unsupported file type (expected .jsonl, .json or .parquet)")
+            files.append(path)
+        else:
+            raise CliError(f"input not found: {path}")
+    return files
+
+
+def read_records(path: Path) -> Iterator[dict]:
+    """Yield records from one JSONL or Parquet file; unreadable files raise CliError."""
+    from commitpack_dataset.builders import FIELDS
+
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            rows: Iterable[dict] = pq.read_table(path).to_pylist()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                rows = [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise CliError(f"cannot read {path}: {error}") from error
+    except Exception as error:  # pyarrow raises its own error types for corrupt files
+        raise CliError(f"cannot read {path}: {type(error).__name__}: {error}") from error
+    for number, row in enumerate(rows, 1):
+        missing = [name for name in FIELDS if name not in row]
+        if not isinstance(row, dict) or missing:
+            raise CliError(f"{path}: record {number} lacks CommitPack fields {missing}")
+        yield row
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def resolve_languages(requested: Optional[Sequence[str]]) -> Optional[tuple]:
+    """Map display or config names to display names; unknown names raise with close matches."""
+    if not requested:
+        return None
+    from commitpack_dataset.languages import all_config_names, language_extensions
+
+    by_config = all_config_names()
+    display = {name.lower(): name for name in language_extensions()}
+    resolved = []
+    for name in requested:
+        match = by_config.get(name) or display.get(name.lower())
+        if match is None:
+            candidates = list(by_config) + list(language_extensions())
+            close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
+            close += [c for c in difflib.get_close_matches(name.lower(), list(by_config), n=5) if c not in close]
+            hint = f"; did you mean: {', '.join(close)}" if close else ""
+            raise CliError(f"unknown language {name!r}{hint}")
+        resolved.append(match)
+    return tuple(dict.fromkeys(resolved))
+
+
+# --------------------------------------------------------------------------- subcommands
+
+
+def check_repositories(repositories: Sequence[str]) -> None:
+    """Local repository paths must exist and be git repositories (URLs are checked when cloned)."""
+    from commitpack_dataset.mining import MiningError, _looks_like_url, resolve_git_dir
+
+    for location in repositories:
+        if _looks_like_url(location):
+            continue
+        if not Path(location).exists():
+            raise CliError(f"repository path not found: {location}")
+        try:
+            resolve_git_dir(location)
+        except MiningError as error:
+            raise CliError(str(error)) from error
+
+
+def command_mine(args: argparse.Namespace) -> int:
+    """Mine repositories with the builder and write per-language files plus drop counts."""
+    from commitpack_dataset.builders import ALL_LANGUAGES_CONFIG, CommitPack, CommitPackFT, drop_table
+
+    check_repositories(args.repositories)
+    languages = resolve_languages(args.languages)
+    builder_class = CommitPackFT if args.ft else CommitPack
+    with contextlib.ExitStack() as stack:
+        cache_dir = args.cache_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="commitpack-cache-"))
+        kwargs = {"languages": languages} if languages else {}
+        if args.ft:
+            kwargs["tokenizer"] = args.tokenizer
+        builder = builder_class(cache_dir=str(cache_dir), config_name=ALL_LANGUAGES_CONFIG,
+                                repositories=tuple(args.repositories), clone_cache_dir=args.clone_cache_dir,
+                                license_policy=args.license_policy, **kwargs)
+        builder.download_and_prepare(num_proc=args.num_proc if len(args.repositories) > 1 else None)
+        counts = builder.drop_statistics()
+        rows = {}
+        if builder.info.splits["train"].num_examples:
+            rows = write_by_language(Path(args.output), builder.as_dataset("train"), args.format)
+    write_json(Path(args.output) / DROP_COUNTS_FILE, {"kept": sum(rows.values()), "rows_per_config": rows,
+                                                       "drop_counts": dict(counts)})
+    print(f"kept {sum(rows.values())} commits in {len(rows)} languages -> {args.output}")
+    print(drop_table(counts))
+    return 0
+
+
+def command_filter(args: argparse.Namespace) -> int:
+    """Run the CommitPackFT rules over CommitPack files; write per-language files plus drop counts."""
+    from commitpack_dataset.filters import commitpackft_pipeline
+
+    tokenizer = None if args.tokenizer in ("", "estimate") else args.tokenizer
+    pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=tokenizer,
+                                     min_tokens=args.min_tokens, max_tokens=args.max_tokens)
+    files = input_files(args.inputs)
+    kept = list(pipeline(record for path in files for record in read_records(path)))
+    rows = write_by_language(Path(args.output), kept, args.format)
+    write_json(Path(args.output) / DROP_COUNTS_FILE, {"kept": pipeline.kept, "rows_per_config": rows,
+                                                       "drop_counts": dict(pipeline.dropped)})
+    print(pipeline.table())
+    return 0
+
+
+def load_drop_counts(paths: Sequence[str]) -> Counter:
+    """Sum the ``drop_counts`` of drop-count JSON files (ours, or a builder's shard files)."""
+    total: Counter = Counter()
+    for raw in paths:
+        path = Path(raw)
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            total.update({str(k): int(v) for k, v in payload["drop_counts"].items()})
+        except FileNotFoundError as error:
+            raise CliError(f"drop counts file not found: {path}") from error
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise CliError(f"{path} is not a drop counts file: {error!r}") from error
+    return total
+
+
+def bar_chart(counts: Counter, target: Path, title: str = "Dropped commits per reason") -> None:
+    """A horizontal bar chart of ``counts`` (most frequent on top) saved as PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reasons = counts.most_common()[::-1] or [("(no drops)", 0)]
+    figure, axes = plt.subplots(figsize=(8, 1 + 0.35 * len(reasons)))
+    try:
+        axes.barh([reason for reason, _ in reasons], [count for _, count in reasons], color="tab:blue")
+        axes.set_xlabel("commits")
+        axes.set_title(title)
+        figure.tight_layout()
+        with atomic_path(target) as temporary:
+            figure.savefig(temporary, format="png", dpi=100)
+    finally:
+        plt.close(figure)
+
+
+def command_stats(args: argparse.Namespace) -> int:
+    """Print the summed drop table; draw the bar chart when ``--png`` is given."""
+    from commitpack_dataset.builders import drop_table
+
+    counts = load_drop_counts(args.drop_counts)
+    print(drop_table(counts))
+    if args.png:
+        bar_chart(counts, Path(args.png))
+        print(f"chart -> {args.png}")
+    return 0
+
+
+def command_push(args: argparse.Namespace) -> int:
+    """Push CommitPack files to ``repo_id``, one config per language."""
+    import datasets
+
+    from commitpack_dataset.builders import COMMITPACK_FEATURES, FIELDS
+    from commitpack_dataset.publish import push_languages
+
+    records = [{name: row[name] for name in FIELDS} for path in input_files(args.inputs) for row in read_records(path)]
+    if not records:
+        raise CliError("no records to push")
+    dataset = datasets.Dataset.from_list(records, features=COMMITPACK_FEATURES)
+    pushed = push_languages(dataset, args.repo_id, private=args.private or None, max_shard_size=args.max_shard_size)
+    print(f"pushed {len(records)} rows to {args.repo_id}: configs {', '.join(pushed)}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``commitpack`` argument parser."""
+    parser = argparse.ArgumentParser(prog="commitpack", description="Mine, filter, inspect and publish CommitPack data.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    mine = commands.add_parser("mine", help="mine git repositories into per-language files")
+    mine.add_argument("repositories", nargs="+", help="local repository paths or clone URLs")
+    mine.add_argument("-o", "--output", required=True, help="output directory (data/<lang>/data.<format>)")
+    mine.add_argument("--format", choices=FORMATS, default="jsonl")
+    mine.add_argument("--languages", nargs="+", help="display or config names (default: every language)")
+    mine.add_argument("--ft", action="store_true", help="apply the CommitPackFT rules too")
+    mine.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer for --ft, or 'estimate'")
+    mine.add_argument("--license-policy", choices=("keep-unknown", "drop-unknown"), default="keep-unknown")
+    mine.add_argument("--cache-dir", help="datasets cache directory (default: a temporary one)")
+    mine.add_argument("--clone-cache-dir", help="where URLs are mirror-cloned")
+    mine.add_argument("--num-proc", type=int, default=None, help="worker processes (one shard per repository)")
+    mine.set_defaults(handler=command_mine)
+
+    filt = commands.add_parser("filter", help="apply the CommitPackFT rules to CommitPack files")
+    filt.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
+    filt.add_argument("-o", "--output", required=True)
+    filt.add_argument("--format", choices=FORMATS, default="jsonl")
+    filt.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer name/path, or 'estimate'")
+    filt.add_argument("--min-tokens", type=int, default=50)
+    filt.add_argument("--max-tokens", type=int, default=768)
+    filt.add_argument("--not-faithful", action="store_true", help="our corrections instead of the released scripts")
+    filt.set_defaults(handler=command_filter)
+
+    stats = commands.add_parser("stats", help="drop statistics as a table and a bar chart")
+    stats.add_argument("drop_counts", nargs="+", help="drop_counts.json files (summed)")
+    stats.add_argument("--png", help="write a bar chart PNG here")
+    stats.set_defaults(handler=command_stats)
+
+    push = commands.add_parser("push", help="push CommitPack files to the Hub, one config per language")
+    push.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
+    push.add_argument("repo_id", help="namespace/name of the dataset repository")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--max-shard-size", default=None)
+    push.set_defaults(handler=command_push)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``commitpack`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"commitpack: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The ``commitpack`` CLI on real git repositories: mine, filter, stats, push, and its error messages."""
+
+import json
+
+import pytest
+
+from commitpack_dataset.cli import main
+from tests.commitpack_dataset.gitrepo import GitRepo
+from tests.commitpack_dataset.test_hub import build_two_language_history
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def repository(tmp_path):
+    repo = GitRepo(tmp_path / "octo" / "multilang")
+    build_two_language_history(repo)
+    repo.commit("update", {"app.py": "x = 3\n" * 40})  # kept by CommitPack, dropped by CommitPackFT
+    return repo
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def no_temporary_files(directory):
+    return not [p for p in directory.rglob("*.tmp")]
+
+
+def test_mine_filter_stats(repository, tmp_path, capsys):
+    mined = tmp_path / "mined"
+    assert main(["mine", str(repository.path), "-o", str(mined), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert sorted(p.name for p in (mined / "data").iterdir()) == ["go", "javascript", "python"]
+    python_rows = read_jsonl(mined / "data" / "python" / "data.jsonl")
+    assert [row["subject"] for row in python_rows] == [
+        "Refactor the loop of the program", "Fix the handling of nested lists"]  # "update" dropped (blocklist)
+    summary = json.loads((mined / "drop_counts.json").read_text())
+    assert summary["kept"] == 4 and summary["rows_per_config"] == {"python": 2, "javascript": 1, "go": 1}
+    assert summary["drop_counts"]["multiple_modified_files"] == 1
+    assert summary["drop_counts"]["message_blocklist"] == 1
+
+    filtered = tmp_path / "ft"
+    assert main(["filter", str(mined / "data"), "-o", str(filtered), "--tokenizer", "estimate",
+                 "--format", "parquet"]) == 0
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(filtered / "data" / "python" / "data.parquet")
+    assert sorted(table.column("subject").to_pylist()) == [
+        "Fix the handling of nested lists", "Refactor the loop of the program"]
+    ft_summary = json.loads((filtered / "drop_counts.json").read_text())
+    assert ft_summary["kept"] == 4 and ft_summary["drop_counts"] == {}
+
+    png = tmp_path / "chart" / "drops.png"
+    capsys.readouterr()
+    assert main(["stats", str(mined / "drop_counts.json"), str(filtered / "drop_counts.json"),
+                 "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "multiple_modified_files" in out and "message_blocklist" in out
+    assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 1000
+    assert no_temporary_files(tmp_path)
+
+
+def test_mine_languages_parquet_and_ft(repository, tmp_path):
+    out = tmp_path / "out"
+    assert main(["mine", str(repository.path), "-o", str(out), "--languages", "python", "Go",
+                 "--format", "parquet", "--ft", "--tokenizer", "estimate"]) == 0
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["go", "python"]
+    summary = json.loads((out / "drop_counts.json").read_text())
+    assert summary["rows_per_config"] == {"python": 2, "go": 1}
+    assert summary["drop_counts"]["language_not_selected"] == 1
+
+
+def test_filter_drop_counts_per_reason(tmp_path):
+    rows = [{"commit": str(i), "old_file": "qqq.py", "new_file": "qqq.py", "old_contents": "x = 1\n" * 40,
+             "new_contents": "x = 2\n" * 40, "subject": subject, "message": subject, "lang": "Python",
+             "license": "mit", "repos": "o/r"} for i, subject in enumerate(
+                 ["Fix the handling of nested lists", "fix lowercase start of it", "Fix #12 in parser"])]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["filter", str(source), "-o", str(tmp_path / "out"), "--tokenizer", "estimate"]) == 0
+    summary = json.loads((tmp_path / "out" / "drop_counts.json").read_text())
+    assert summary["kept"] == 1
+    assert summary["drop_counts"] == {"subject_not_uppercase": 1, "subject_has_hash": 1}
+    assert read_jsonl(tmp_path / "out" / "data" / "python" / "data.jsonl")[0]["commit"] == "0"
+
+
+def test_push(local_hub, repository, tmp_path):
+    from datasets import get_dataset_config_names, load_dataset
+
+    mined = tmp_path / "mined"
+    assert main(["mine", str(repository.path), "-o", str(mined)]) == 0
+    repo_id = local_hub.repo_id("cli-commitpack")
+    assert main(["push", str(mined / "data"), repo_id]) == 0
+    assert sorted(get_dataset_config_names(repo_id)) == ["go", "javascript", "python"]
+    loaded = load_dataset(repo_id, "javascript", split="train")
+    assert loaded.to_list() == read_jsonl(mined / "data" / "javascript" / "data.jsonl")
+
+
+def error_of(capsys, argv):
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+def test_clear_errors(tmp_path, capsys, repository):
+    out = str(tmp_path / "out")
+    assert "repository path not found" in error_of(capsys, ["mine", str(tmp_path / "nope"), "-o", out])
+    (tmp_path / "plain").mkdir()
+    assert "not a git repository" in error_of(capsys, ["mine", str(tmp_path / "plain"), "-o", out])
+    message = error_of(capsys, ["mine", str(repository.path), "-o", out, "--languages", "pyton"])
+    assert "unknown language 'pyton'" in message and "python" in message
+    assert "c++" in error_of(capsys, ["mine", str(repository.path), "-o", out, "--languages", "c+"])
+
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    assert "cannot read" in error_of(capsys, ["filter", str(broken), "-o", out])
+    bad_json = tmp_path / "bad.jsonl"
+    bad_json.write_text("{not json\n")
+    assert "cannot read" in error_of(capsys, ["filter", str(bad_json), "-o", out])
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text(json.dumps({"commit": "x"}) + "\n")
+    assert "lacks CommitPack fields" in error_of(capsys, ["filter", str(partial), "-o", out])
+    assert "input not found" in error_of(capsys, ["filter", str(tmp_path / "missing.jsonl"), "-o", out])
+    assert "drop counts file not found" in error_of(capsys, ["stats", str(tmp_path / "none.json")])
+    assert "not a drop counts file" in error_of(capsys, ["stats", str(bad_json)])
+    assert not (tmp_path / "out").exists()
