@@ -94,12 +94,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import fcntl
 import itertools
 import json
 import logging
 import os
-import pwd
 import resource
 import select
 import selectors
@@ -117,6 +115,8 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from .errors import SandboxError, SandboxUnavailable
 from .limits import GiB, MiB, Limits, RunResult, cpu_limit
+from .procfs import parent_pid, processes, uid_processes, user_tasks
+from .slots import LOCK_DIR, PROBE_UID, SlotPool, drop_privileges, kill_uid, uid_is_free
 
 __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
            "describe_isolation", "make_world_readable", "uid_processes"]
@@ -126,9 +126,7 @@ log = logging.getLogger(__name__)
 _PR_SET_NO_NEW_PRIVS = 38
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: used by the child setup
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
-_LOCK_DIR = "/tmp/octopack-sandbox"
 _MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
-_PROBE_UID = 65533  # never a slot; only used to check that dropping privileges works
 _KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
 _MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as a disk-limit hit
 _PRLIMIT_NAMES = {resource.RLIMIT_CPU: "cpu", resource.RLIMIT_AS: "as", resource.RLIMIT_DATA: "data",
@@ -148,69 +146,6 @@ def _probe(cmd: tuple[str, ...]) -> bool:
         except (OSError, subprocess.TimeoutExpired):
             _PROBES[cmd] = False
     return _PROBES[cmd]
-
-
-def _uid_is_free(uid: int) -> bool:
-    """A slot uid must not belong to a real account (we kill every process it owns)."""
-    try:
-        pwd.getpwuid(uid)
-    except KeyError:
-        return True
-    return False
-
-
-# -- slots ------------------------------------------------------------------------------------
-class _Lease:
-    """Exclusive use of one slot uid, held through an ``flock`` on a per-uid lock file."""
-
-    def __init__(self, index: int, uid: int, fd: int):
-        self.index, self.uid, self._fd = index, uid, fd
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = -1
-
-
-class _SlotPool:
-    """Hands out slot uids ``uid_base + i``; exclusive across threads and processes."""
-
-    def __init__(self, uid_base: int, count: int, lock_dir: str):
-        self.uid_base, self.count, self.lock_dir = uid_base, count, lock_dir
-        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
-        self._swept: set[int] = set()
-        self._lock = threading.Lock()
-
-    def _open(self, uid: int) -> int:
-        return os.open(os.path.join(self.lock_dir, f"slot-{uid}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-
-    def acquire(self, slot: int | None, sweep: bool = True) -> _Lease:
-        if slot is not None:
-            if not 0 <= slot < self.count:
-                raise SandboxError(f"slot {slot} out of range 0..{self.count - 1}")
-            fd = self._open(self.uid_base + slot)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another thread/process uses the slot
-            lease = _Lease(slot, self.uid_base + slot, fd)
-            return self._fresh(lease) if sweep else lease
-        while True:  # from the top: explicit slots (worker indices) are usually the low ones
-            for index in reversed(range(self.count)):
-                fd = self._open(self.uid_base + index)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    continue
-                return self._fresh(_Lease(index, self.uid_base + index, fd))
-            time.sleep(0.02)
-
-    def _fresh(self, lease: _Lease) -> _Lease:
-        """On first use of a uid in this process, kill leftovers of an earlier crashed run."""
-        with self._lock:
-            first = lease.uid not in self._swept
-            self._swept.add(lease.uid)
-        if first:
-            _kill_uid(lease.uid)
-        return lease
 
 
 def _write(path: Path, text: str) -> None:
@@ -233,49 +168,6 @@ def _thread_groups() -> dict[str, str]:
     return groups
 
 
-def _processes(match) -> list[int]:
-    """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as fh:
-                status = fh.read()
-        except OSError:
-            continue
-        if b"\nState:\tZ" not in status and match(int(name), status):
-            found.append(int(name))
-    return found
-
-
-def uid_processes(uid: int) -> list[int]:
-    """Live processes whose real uid is ``uid`` (tests use it to check that nothing escaped)."""
-    needle = f"\nUid:\t{uid}\t".encode()
-    return _processes(lambda _pid, status: needle in status)
-
-
-def _kill_uid(uid: int, patience: float = 2.0) -> bool:
-    """SIGKILL every process of ``uid`` from a helper running as that uid; True if none remain.
-
-    ``kill(-1)`` reaches all processes the sender may signal (same uid, any PID namespace) in
-    one atomic pass, so a fork bomb cannot outrun it. The helper exits 0 only if there was
-    something to signal; then we check ``/proc`` (zombies are fine) and repeat if needed."""
-    deadline = time.monotonic() + patience
-    while True:
-        signalled = subprocess.run(
-            ["/bin/sh", "-c", "kill -9 -1 2>/dev/null"],
-            user=uid, group=uid, extra_groups=[], env={"PATH": _DEFAULT_PATH}, cwd="/",
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ).returncode == 0
-        if not signalled or not uid_processes(uid):
-            return True
-        if time.monotonic() > deadline:
-            log.error("sandbox: processes of uid %d survive SIGKILL: %s", uid, uid_processes(uid))
-            return False
-        time.sleep(0.01)
-
-
 def _kill_marked(marker: str, patience: float = 2.0) -> None:
     """Fallback without root: kill our own-uid processes whose environment holds ``marker``."""
     needle = f"{_MARKER_VAR}={marker}".encode()
@@ -291,7 +183,7 @@ def _kill_marked(marker: str, patience: float = 2.0) -> None:
             return False
 
     deadline = time.monotonic() + patience
-    while pids := _processes(marked):
+    while pids := processes(marked):
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -524,22 +416,6 @@ def _backoff(total: float, first: float = 0.0005, longest: float = 0.01) -> Iter
         pause = min(2 * pause, longest)
 
 
-def _user_tasks(uid: int) -> int:
-    """Tasks (threads) of ``uid`` now: what RLIMIT_NPROC counts."""
-    needle = f"\nUid:\t{uid}\t".encode()
-    total = 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/status", "rb") as fh:
-                    status = fh.read()
-            except OSError:
-                continue
-            if needle in status:
-                total += int(status.split(b"\nThreads:\t", 1)[1].split(b"\n", 1)[0])
-    return total
-
-
 def _exit_code(status: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
@@ -568,7 +444,7 @@ class Sandbox:
         uid_base: int = 60000,
         cgroups: bool | None = None,
         hidden: Sequence[str] = (),
-        lock_dir: str = _LOCK_DIR,
+        lock_dir: str = LOCK_DIR,
     ):
         if mode not in ("auto", "bwrap", "rlimit"):
             raise ValueError(f"unknown sandbox mode {mode!r}: use 'auto', 'bwrap' or 'rlimit'")
@@ -597,9 +473,9 @@ class Sandbox:
         else:
             self._warn_fallback("mode='rlimit' requested")
         self._launch_by_exec = bool(self.prlimit) and (self.mode == "bwrap" or bool(self.setpriv))
-        self._slots = _SlotPool(uid_base, slots, lock_dir) if self.uid_slots else None
+        self._slots = SlotPool(uid_base, slots, lock_dir, self.setpriv) if self.uid_slots else None
         if self._slots:
-            taken = [u for u in range(uid_base, uid_base + slots) if not _uid_is_free(u)]
+            taken = [u for u in range(uid_base, uid_base + slots) if not uid_is_free(u)]
             if taken:
                 raise SandboxUnavailable(f"slot uids {taken} belong to real accounts; pick another uid_base")
         self._cgroups = _shared_cgroups() if (cgroups is None or cgroups) and self.root else None
@@ -616,7 +492,7 @@ class Sandbox:
         if self.uid_slots:
             if not self.setpriv:
                 return "setpriv (util-linux) is needed to drop to slot uids inside bwrap"
-            cmd = base + self._namespaces() + ("--", *self._drop_privileges(_PROBE_UID), "true")
+            cmd = base + self._namespaces() + ("--", *drop_privileges(self.setpriv, PROBE_UID), "true")
             return None if _probe(cmd) else "privileged bwrap + setpriv failed"
         for extra in (("--unshare-user", "--disable-userns"), ()):
             if _probe(base + ("--unshare-all", *extra, "true")):
@@ -630,10 +506,6 @@ class Sandbox:
                     "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                     "--cap-add", "CAP_SETPCAP")
         return ("--unshare-all", *self._bwrap_extra)
-
-    def _drop_privileges(self, uid: int) -> tuple[str, ...]:
-        return (self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
 
     def _warn_fallback(self, reason: str) -> None:
         message = (
@@ -774,7 +646,7 @@ class Sandbox:
             cmd += ["--setenv", key, value]
         cmd.append("--")
         if uid is not None:
-            cmd += self._drop_privileges(uid)
+            cmd += drop_privileges(self.setpriv, uid)
         return cmd + list(argv)
 
     def _hidden_parents(self, workdir: Path) -> list[str]:
@@ -807,7 +679,7 @@ class Sandbox:
             wanted.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
         elif limits.processes is not None and not self.root:
             # RLIMIT_NPROC counts all tasks of our uid: leave room for the ones that exist
-            nproc = _user_tasks(os.getuid()) + limits.processes
+            nproc = user_tasks(os.getuid()) + limits.processes
             wanted.append((resource.RLIMIT_NPROC, nproc, nproc))
         rlimits = []
         for res, soft, hard in wanted:
@@ -830,7 +702,7 @@ class Sandbox:
         prefix = [self.prlimit, *(f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}" for res, soft, hard in rlimits),
                   "--"]
         if self.mode != "bwrap":
-            prefix += self._drop_privileges(uid) if uid is not None else (self.setpriv, "--no-new-privs", "--")
+            prefix += drop_privileges(self.setpriv, uid) if uid is not None else (self.setpriv, "--no-new-privs", "--")
         return prefix, None
 
     @staticmethod
@@ -1005,7 +877,7 @@ class _Killer:
             pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
             return
-        if self.proc is not None and _parent_pid(pid) == self.proc.pid:
+        if self.proc is not None and parent_pid(pid) == self.proc.pid:
             self.init = pidfd
         else:
             os.close(pidfd)
@@ -1030,7 +902,7 @@ class _Killer:
             return
         self.gone = bool(self.group) and self.sandbox._cgroups.kill(self.group)
         if self.uid is not None and not self.gone and (final or self.sandbox.mode != "bwrap"):
-            self.gone = _kill_uid(self.uid, patience)
+            self.gone = kill_uid(self.uid, patience, self.sandbox.setpriv)
         if self.marker:
             _kill_marked(self.marker, patience)
 
@@ -1053,14 +925,6 @@ class _Killer:
         if self.init is not None:
             os.close(self.init)
             self.init = None
-
-
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            return int(fh.read().split(b"\nPPid:\t", 1)[1].split(b"\n", 1)[0])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 class _Watch:

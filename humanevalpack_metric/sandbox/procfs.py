@@ -1,0 +1,53 @@
+"""Reading ``/proc``: which processes exist, whose they are, and who their parent is."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+
+def processes(match: Callable[[int, bytes], bool]) -> list[int]:
+    """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as fh:
+                status = fh.read()
+        except OSError:
+            continue
+        if b"\nState:\tZ" not in status and match(int(name), status):
+            found.append(int(name))
+    return found
+
+
+def uid_processes(uid: int) -> list[int]:
+    """Live processes whose real uid is ``uid`` (tests use it to check that nothing escaped)."""
+    needle = f"\nUid:\t{uid}\t".encode()
+    return processes(lambda _pid, status: needle in status)
+
+
+def user_tasks(uid: int) -> int:
+    """Tasks (threads) of ``uid`` now: what RLIMIT_NPROC counts."""
+    needle = f"\nUid:\t{uid}\t".encode()
+    total = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/status", "rb") as fh:
+                    status = fh.read()
+            except OSError:
+                continue
+            if needle in status:
+                total += int(status.split(b"\nThreads:\t", 1)[1].split(b"\n", 1)[0])
+    return total
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of ``pid`` (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            return int(fh.read().split(b"\nPPid:\t", 1)[1].split(b"\n", 1)[0])
+    except (OSError, IndexError, ValueError):
+        return None
