@@ -49,7 +49,8 @@ class DataSource:
     instruction_template: str | None = None
 
     def __post_init__(self) -> None:
-        if self.instruction_template is not None and "{instruction}" not in self.instruction_template:
+        template = self.instruction_template
+        if template is not None and "{instruction}" not in template:
             raise ValueError("instruction_template must contain '{instruction}'")
         if not 0.0 < self.fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction} for {self.path}")
@@ -126,16 +127,20 @@ def load_source(source: DataSource):
 
 
 def to_prompt_completion(
-    dataset, format_name: str, columns: dict[str, str | None], instruction_template: str | None = None
+    dataset,
+    format_name: str,
+    columns: dict[str, str | None],
+    instruction_template: str | None = None,
 ):
     """Map rows to ``prompt``/``completion`` columns with the named format; drop the rest."""
     fmt = get_format(format_name)
-    missing = [columns[r] for r in ("instruction", "response") if columns[r] not in dataset.column_names]
+    present = dataset.column_names
+    missing = [columns[role] for role in ("instruction", "response") if columns[role] not in present]
     if missing:
-        raise KeyError(f"columns {missing} not in the dataset (has {dataset.column_names})")
+        raise KeyError(f"columns {missing} not in the dataset (has {present})")
     context = columns.get("context")
-    if context is not None and context not in dataset.column_names:
-        raise KeyError(f"context column {context!r} not in the dataset (has {dataset.column_names})")
+    if context is not None and context not in present:
+        raise KeyError(f"context column {context!r} not in the dataset (has {present})")
 
     def render(row: dict[str, Any]) -> dict[str, str]:
         instruction = row[columns["instruction"]]

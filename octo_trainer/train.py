@@ -1,5 +1,7 @@
 """Supervised fine-tuning from a recipe: ``octopack-sft --config recipe.yaml [--field value ...]``.
 
+``--config`` also takes the name of a shipped recipe, e.g. ``--config magicoder/lora``.
+
 A recipe (``octo_trainer/recipes/<method>/<variant>.yaml``) is one YAML mapping whose keys are
 fields of TRL's ``SFTConfig`` and ``ModelConfig`` plus octopack's
 :class:`~octo_trainer.data.DataArguments`; ``trl.TrlParser`` reads it, and command-line flags
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -24,13 +27,16 @@ from typing import Any
 
 from octo_trainer.data import DataArguments, build_dataset
 
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 RESOLVED_RECIPE = "recipe.yaml"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
 TINY_MODEL = "octopack-tiny"
 MERGED_DIR = "merged"
 #: Never written into the resolved recipe: secrets, and deprecated aliases of other fields
 #: (``gradient_checkpointing`` mirrors ``activation_checkpointing`` and warns when given).
-_SKIPPED_FIELDS = frozenset({"hub_token", "gradient_checkpointing", "gradient_checkpointing_kwargs"})
+_SKIPPED_FIELDS = frozenset(
+    {"hub_token", "gradient_checkpointing", "gradient_checkpointing_kwargs"}
+)
 
 
 def make_parser():
@@ -40,15 +46,44 @@ def make_parser():
     return TrlParser((DataArguments, SFTConfig, ModelConfig), prog="octopack-sft")
 
 
+def recipe_path(name: str) -> Path:
+    """A shipped recipe by name (``"magicoder/lora"``, ``.yaml`` optional), or ``name`` as a path.
+
+    An existing file wins over a shipped recipe of the same name.
+    """
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = RECIPES_DIR / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+    if shipped.is_file():
+        return shipped
+    available = ", ".join(list_recipes())
+    raise FileNotFoundError(f"no recipe file {name!r} and no shipped recipe of that name: {available}")
+
+
+def list_recipes() -> list[str]:
+    """Names of the shipped recipes, e.g. ``["magicoder/full", ...]``."""
+    return sorted(f"{p.parent.name}/{p.stem}" for p in RECIPES_DIR.glob("*/*.yaml"))
+
+
 def parse_args(argv: Sequence[str] | None = None):
-    """Parse ``--config recipe.yaml`` plus overrides into (data, training, model) arguments."""
-    return make_parser().parse_args_and_config(args=argv, fail_with_unknown_args=True)
+    """Parse ``--config recipe`` plus overrides into (data, training, model) arguments.
+
+    ``recipe`` is a YAML path or the name of a shipped recipe (see :func:`recipe_path`).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--config" in args:
+        index = args.index("--config") + 1
+        if index < len(args):
+            args[index] = str(recipe_path(args[index]))
+    return make_parser().parse_args_and_config(args=args, fail_with_unknown_args=True)
 
 
 def configure_loss(data_args: DataArguments, training_args) -> None:
     """Set TRL's ``completion_only_loss`` from ``loss_on_prompt``; refuse a contradiction."""
     wanted = not data_args.loss_on_prompt
-    if training_args.completion_only_loss is not None and training_args.completion_only_loss != wanted:
+    current = training_args.completion_only_loss
+    if current is not None and current != wanted:
         raise ValueError(
             f"completion_only_loss={training_args.completion_only_loss} contradicts "
             f"loss_on_prompt={data_args.loss_on_prompt}: set only loss_on_prompt"

@@ -30,7 +30,9 @@ def _name(path: Path) -> str:
 
 def parse_recipe(path: Path, *overrides: str):
     """Parse like ``octopack-sft --config path``; deprecated keys are errors, GPU recipes get use_cpu."""
-    import trl  # noqa: F401  (import-time warnings are not the recipe's fault)
+    import trl  # import-time warnings are not the recipe's fault
+
+    assert trl.TrlParser
 
     extra = () if path.parent.name == "tiny-cpu" else ("--use_cpu", "true")
     with warnings.catch_warnings():
@@ -113,3 +115,17 @@ def test_wizardcoder_recipes_follow_the_readme():
     assert (training.learning_rate, training.num_train_epochs, training.warmup_steps) == (2e-5, 3, 30)
     assert training.lr_scheduler_type == "cosine" and training.fp16 and not training.bf16
     assert (training.max_length, training.packing) == (2048, False)
+
+
+def test_shipped_recipes_are_addressable_by_name(tmp_path: Path):
+    from octo_trainer.train import list_recipes, recipe_path
+
+    assert "magicoder/qlora" in list_recipes() and len(list_recipes()) == len(RECIPES)
+    assert recipe_path("tiny-cpu/lora") == RECIPES_DIR / "tiny-cpu" / "lora.yaml"
+    own = tmp_path / "mine.yaml"
+    own.write_text("max_steps: 1\n")
+    assert recipe_path(str(own)) == own
+    with pytest.raises(FileNotFoundError, match="tiny-cpu/lora"):
+        recipe_path("tiny-cpu/nope")
+    data, training, _ = parse_args(["--config", "tiny-cpu/qlora", "--max_steps", "3"])
+    assert training.max_steps == 3 and data.prompt_format == "magicoder"
