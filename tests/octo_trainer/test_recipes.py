@@ -129,3 +129,9 @@ def test_shipped_recipes_are_addressable_by_name(tmp_path: Path):
         recipe_path("tiny-cpu/nope")
     data, training, _ = parse_args(["--config", "tiny-cpu/qlora", "--max_steps", "3"])
     assert training.max_steps == 3 and data.prompt_format == "magicoder"
+
+
+def test_sources_can_be_given_on_the_command_line():
+    data, _, _ = parse_args(["--config", "tiny-cpu/lora", "--datasets", "a.jsonl", "b.parquet"])
+    assert [source.path for source in data.datasets] == ["a.jsonl", "b.parquet"]
+    assert all(source.split == "train" and source.fraction == 1.0 for source in data.datasets)
