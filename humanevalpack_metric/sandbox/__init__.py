@@ -92,12 +92,10 @@ CPython documents as unsafe with threads (it only calls ``setrlimit``/``prctl``/
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import json
 import logging
 import os
-import resource
 import select
 import selectors
 import shutil
@@ -112,39 +110,22 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
 from .errors import SandboxError, SandboxUnavailable
+from . import launch
+from .bwrap import Bubblewrap
 from .cgroups import shared_cgroups
 from .limits import GiB, MiB, Limits, RunResult, cpu_limit
-from .procfs import parent_pid, processes, uid_processes, user_tasks
-from .slots import LOCK_DIR, PROBE_UID, SlotPool, drop_privileges, kill_uid, uid_is_free
+from .procfs import parent_pid, processes, uid_processes
+from .slots import LOCK_DIR, SlotPool, kill_uid, uid_is_free
 
 __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
            "describe_isolation", "make_world_readable", "uid_processes"]
 
 log = logging.getLogger(__name__)
 
-_PR_SET_NO_NEW_PRIVS = 38
-_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: used by the child setup
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
 _KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
 _MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as a disk-limit hit
-_PRLIMIT_NAMES = {resource.RLIMIT_CPU: "cpu", resource.RLIMIT_AS: "as", resource.RLIMIT_DATA: "data",
-                  resource.RLIMIT_FSIZE: "fsize", resource.RLIMIT_NOFILE: "nofile",
-                  resource.RLIMIT_CORE: "core", resource.RLIMIT_NPROC: "nproc"}
-
-
-# -- probes (cached per process) ------------------------------------------------------------
-_PROBES: dict[tuple, bool] = {}
-
-
-def _probe(cmd: tuple[str, ...]) -> bool:
-    if cmd not in _PROBES:
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=10, cwd="/")
-            _PROBES[cmd] = proc.returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _PROBES[cmd] = False
-    return _PROBES[cmd]
 
 
 def _kill_marked(marker: str, patience: float = 2.0) -> None:
@@ -247,10 +228,11 @@ class Sandbox:
         self.bwrap = shutil.which("bwrap")
         self.setpriv = shutil.which("setpriv")
         self.prlimit = shutil.which("prlimit")
-        self._bwrap_extra: tuple[str, ...] = ()
+        self._bubblewrap = Bubblewrap(self.bwrap, self.setpriv, self.uid_slots, self.hidden,
+                                      self.ro_binds)
         self.mode = "rlimit"
         if mode != "rlimit":
-            reason = self._probe_bwrap()
+            reason = self._bubblewrap.unavailable()
             if reason is None:
                 self.mode = "bwrap"
             elif mode == "bwrap":
@@ -274,29 +256,6 @@ class Sandbox:
         self._check_ro_binds()
 
     # -- set-up ------------------------------------------------------------------------------
-    def _probe_bwrap(self) -> str | None:
-        """None if bwrap isolates as configured, else why not."""
-        if not self.bwrap:
-            return "bwrap not installed"
-        base = (self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent")
-        if self.uid_slots:
-            if not self.setpriv:
-                return "setpriv (util-linux) is needed to drop to slot uids inside bwrap"
-            cmd = base + self._namespaces() + ("--", *drop_privileges(self.setpriv, PROBE_UID), "true")
-            return None if _probe(cmd) else "privileged bwrap + setpriv failed"
-        for extra in (("--unshare-user", "--disable-userns"), ()):
-            if _probe(base + ("--unshare-all", *extra, "true")):
-                self._bwrap_extra = extra
-                return None
-        return "cannot create namespaces (user namespaces disabled?)"
-
-    def _namespaces(self) -> tuple[str, ...]:
-        if self.uid_slots:  # privileged bwrap: no user namespace, so the slot uid stays real
-            return ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                    "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                    "--cap-add", "CAP_SETPCAP")
-        return ("--unshare-all", *self._bwrap_extra)
-
     def _warn_fallback(self, reason: str) -> None:
         message = (
             f"SANDBOX FALLBACK ({reason}): untrusted programs run with resource limits and a "
@@ -419,98 +378,18 @@ class Sandbox:
         sandbox's init process on ``info_fd``."""
         if self.mode != "bwrap":
             return list(argv)
-        cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        if info_fd is not None:
-            cmd += ["--info-fd", str(info_fd)]
-        for hidden in self.hidden:
-            writable = hidden in ("/tmp", "/var/tmp")
-            size = limits.tmpfs_size if writable else MiB
-            cmd += ["--perms", "1777" if writable else "0755", "--size", str(size), "--tmpfs", hidden]
-        cmd += ["--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/dev/shm"]
-        cmd += self._hidden_parents(workdir)
-        for path in self.ro_binds:
-            cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), *self._namespaces(),
-                "--die-with-parent", "--new-session", "--clearenv"]
-        for key, value in env.items():
-            cmd += ["--setenv", key, value]
-        cmd.append("--")
-        if uid is not None:
-            cmd += drop_privileges(self.setpriv, uid)
-        return cmd + list(argv)
+        return self._bubblewrap.command(argv, workdir, env, uid, limits, info_fd)
 
-    def _hidden_parents(self, workdir: Path) -> list[str]:
-        """``--dir`` arguments that create, as 0755, the parents of the binds and the work dir
-        that lie in a hidden tmpfs (bwrap would create them 0700: untraversable for a slot uid).
-        """
-        hidden = [Path(h) for h in self.hidden]
-        binds = [Path(b) for b in self.ro_binds]
-        parents = set()
-        for path in [*binds, workdir]:
-            for parent in path.parents:
-                in_tmpfs = any(h in parent.parents for h in hidden)
-                in_bind = any(b == parent or b in parent.parents for b in binds)
-                if in_tmpfs and not in_bind:
-                    parents.add(parent)
-        ordered = sorted(parents, key=lambda p: len(p.parts))
-        return [arg for p in ordered for arg in ("--perms", "0755", "--dir", str(p))]
-
-    def _rlimits(self, limits: Limits, timeout: float) -> list[tuple[int, int, int]]:
-        cpu = cpu_limit(limits, timeout)
-        wanted = [
-            (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU at the soft limit, SIGKILL 1 s later
-            (resource.RLIMIT_AS, limits.address_space, limits.address_space),
-            (resource.RLIMIT_DATA, limits.data, limits.data),
-            (resource.RLIMIT_FSIZE, limits.file_size, limits.file_size),
-            (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
-            (resource.RLIMIT_CORE, 0, 0),
-        ]
-        if limits.processes is not None and self.uid_slots:
-            wanted.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
-        elif limits.processes is not None and not self.root:
-            # RLIMIT_NPROC counts all tasks of our uid: leave room for the ones that exist
-            nproc = user_tasks(os.getuid()) + limits.processes
-            wanted.append((resource.RLIMIT_NPROC, nproc, nproc))
-        rlimits = []
-        for res, soft, hard in wanted:
-            if soft is None:
-                continue
-            ceiling = resource.getrlimit(res)[1]
-            if not self.root and ceiling != resource.RLIM_INFINITY:  # cannot be raised
-                soft, hard = min(soft, ceiling), min(hard, ceiling)
-            rlimits.append((res, soft, hard))
-        return rlimits
-
-    def _launcher(self, rlimits, uid: int | None) -> tuple[list[str], Callable[[], None] | None]:
-        """How the run's first process gets its rlimits (and, in the fallback, its uid and
-        ``no_new_privs``; bwrap sets that itself): by exec'ing through ``prlimit`` (and
-        ``setpriv``), which lets subprocess use vfork -- forking a big evaluator process, as a
-        ``preexec_fn`` requires, costs tens of milliseconds -- or, without those tools, in a
-        ``preexec_fn``. Returns the argv prefix and the ``preexec_fn``."""
+    def _launcher(self, limits: Limits, timeout: float, uid: int | None
+                  ) -> tuple[list[str], Callable[[], None] | None]:
+        """The argv prefix and ``preexec_fn`` that start a run with its rlimits (see launch.py):
+        exec'ing through ``prlimit`` (and ``setpriv``) where possible."""
+        chosen = launch.rlimits(limits, timeout, root=self.root, uid_slots=self.uid_slots)
+        fallback_uid = uid if self.mode != "bwrap" else None
         if not self._launch_by_exec:
-            return [], self._child_setup(rlimits, uid if self.mode != "bwrap" else None)
-        prefix = [self.prlimit, *(f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}" for res, soft, hard in rlimits),
-                  "--"]
-        if self.mode != "bwrap":
-            prefix += drop_privileges(self.setpriv, uid) if uid is not None else (self.setpriv, "--no-new-privs", "--")
-        return prefix, None
-
-    @staticmethod
-    def _child_setup(rlimits, uid: int | None):
-        """Runs in the forked child before exec (without ``prlimit``): set rlimits, drop
-        privileges."""
-
-        def setup() -> None:
-            for res, soft, hard in rlimits:
-                resource.setrlimit(res, (soft, hard))
-            if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-            if uid is not None:  # fallback mode with slots (bwrap mode drops inside, via setpriv)
-                os.setgroups([])
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
-
-        return setup
+            return [], launch.child_setup(chosen, fallback_uid)
+        setpriv = self.setpriv if self.mode != "bwrap" else None
+        return launch.exec_prefix(chosen, self.prlimit, setpriv, fallback_uid), None
 
     # -- running ---------------------------------------------------------------------------------
     def run(
@@ -551,7 +430,7 @@ class Sandbox:
             if uid is not None:
                 self._give_workdir(workdir, uid)
             groups, ooms = self._cgroups.prepare(group, limits, 3) if self._cgroups else ({}, 0)
-            prefix, setup = self._launcher(self._rlimits(limits, timeout), uid)
+            prefix, setup = self._launcher(limits, timeout, uid)
             guards = self._guards(limits, workdir, group, ooms)
             info, info_w = os.pipe() if self.mode == "bwrap" else (None, None)
             start = time.monotonic()
