@@ -141,18 +141,23 @@ def run(data_args: DataArguments, training_args, model_args):
         trainer.processing_class.save_pretrained(str(output_dir))
         save_resolved_recipe(output_dir / RESOLVED_RECIPE, data_args, training_args, model_args)
         if data_args.merge_adapter:
-            merge_adapter(output_dir, output_dir / MERGED_DIR)
+            merge_adapter(output_dir, output_dir / MERGED_DIR, dtype=model_args.dtype or "auto")
     return trainer
 
 
-def merge_adapter(adapter_dir: str | Path, merged_dir: str | Path) -> Path:
-    """Merge the LoRA adapter in ``adapter_dir`` into its base and save model + tokenizer."""
+def merge_adapter(adapter_dir: str | Path, merged_dir: str | Path, dtype: str = "auto") -> Path:
+    """Merge the LoRA adapter in ``adapter_dir`` into its base and save model + tokenizer.
+
+    The base is loaded unquantised in ``dtype`` (the recipe's ``dtype``), also after (Q)LoRA on
+    a 4/8-bit base, as OctoCoder merged its adapter into a half-precision base.
+    """
     from peft import AutoPeftModelForCausalLM
     from transformers import AutoTokenizer
 
     if not (Path(adapter_dir) / "adapter_config.json").is_file():
         raise FileNotFoundError(f"{adapter_dir} holds no LoRA adapter to merge (use_peft: false?)")
-    model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir)).merge_and_unload()
+    model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), dtype=dtype)
+    model = model.merge_and_unload()
     model.save_pretrained(str(merged_dir))
     AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(merged_dir))
     return Path(merged_dir)
@@ -208,8 +213,9 @@ def _plain(value: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: parse the recipe and train."""
-    run(*parse_args(argv))
+    """Console entry point: parse the recipe, train, then close trackers and process group."""
+    trainer = run(*parse_args(argv))
+    trainer.end()
     return 0
 
 

@@ -97,7 +97,15 @@ def test_lora_magicoder_shape_trains_on_the_response_only_and_saves(
     reloaded = AutoPeftModelForCausalLM.from_pretrained(str(out))
     ids = tokenizer("def f():", return_tensors="pt").input_ids
     with torch.no_grad():
-        assert reloaded(input_ids=ids).logits.shape[-1] == len(tokenizer)
+        adapted = reloaded(input_ids=ids).logits
+    assert adapted.shape[-1] == len(tokenizer)
+
+    # the merged model is a plain checkpoint giving the adapted model's outputs
+    from transformers import AutoModelForCausalLM
+
+    merged = AutoModelForCausalLM.from_pretrained(str(out / "merged"))
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=ids).logits, adapted, atol=1e-4)
 
 
 def test_qlora_alpaca_shape_with_full_sequence_loss(tmp_path: Path, tiny_model_dir: Path):
