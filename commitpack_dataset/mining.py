@@ -2,7 +2,8 @@
 
 One ``git log --raw -z --no-renames --no-abbrev`` process lists every commit with its raw diff
 entries; one long-lived ``git cat-file --batch-check`` process gives blob sizes and one long-lived
-``git cat-file --batch`` process gives blob contents. No process is started per commit.
+``git cat-file --batch`` process gives blob contents. No process is started per commit, and the
+blobs of up to ``BLOB_BATCH_SIZE`` consecutive candidates are asked for in one round trip.
 
 A *candidate* is a commit with a single modified file (reference A.2 steps 7-8, A.5):
 
@@ -36,6 +37,9 @@ _LOG_FORMAT = "%x01%H%x00%P%x00%aI%x00%B"
 _SUBMODULE_MODE = "160000"
 _SYMLINK_MODE = "120000"
 DEFAULT_MAX_BLOB_BYTES = 1_000_000
+# Candidates whose blobs are requested together: 2 * 64 object names (~5 KB) stay far below a pipe
+# buffer, so writing a request never blocks while cat-file waits for us to read its answers.
+BLOB_BATCH_SIZE = 64
 
 
 class MiningError(RuntimeError):
@@ -156,13 +160,20 @@ class BlobReader:
         self._stop(self._processes[mode])
         self._processes[mode] = self._start(mode)
 
-    def _ask(self, mode: str, sha: str) -> Optional[List[str]]:
-        """Send one object name; return the header fields, or ``None`` if the process failed."""
-        process = self._processes[mode]
+    def _send(self, mode: str, shas: Sequence[str]) -> bool:
+        """Write every object name with one flush; ``False`` (process restarted) if that failed."""
         try:
-            process.stdin.write(sha.encode("ascii") + b"\n")
-            process.stdin.flush()
-            header = process.stdout.readline()
+            self._processes[mode].stdin.write("".join(f"{sha}\n" for sha in shas).encode("ascii"))
+            self._processes[mode].stdin.flush()
+            return True
+        except (OSError, ValueError):
+            self._restart(mode)
+            return False
+
+    def _header(self, mode: str) -> Optional[List[str]]:
+        """Read one answer header; ``None`` (process restarted) if the process failed."""
+        try:
+            header = self._processes[mode].stdout.readline()
         except (OSError, ValueError):
             header = b""
         if not header.endswith(b"\n"):
@@ -170,27 +181,48 @@ class BlobReader:
             return None
         return header.decode("ascii", errors="replace").split()
 
+    def sizes(self, shas: Sequence[str]) -> List[Optional[int]]:
+        """Sizes of the blobs ``shas`` in one round trip; ``None`` for missing objects and non-blobs."""
+        if not self._send("--batch-check", shas):
+            return [None] * len(shas)
+        answers: List[Optional[int]] = []
+        for _ in shas:
+            header = self._header("--batch-check")
+            if header is None:  # the process was restarted: the remaining answers are lost
+                return answers + [None] * (len(shas) - len(answers))
+            answers.append(int(header[2]) if len(header) == 3 and header[1] == "blob" else None)
+        return answers
+
+    def read_many(self, shas: Sequence[str]) -> List[Optional[bytes]]:
+        """Contents of the blobs ``shas`` in one round trip; ``None`` for missing objects and non-blobs."""
+        if not self._send("--batch", shas):
+            return [None] * len(shas)
+        answers: List[Optional[bytes]] = []
+        for _ in shas:
+            header = self._header("--batch")
+            if header is None:
+                return answers + [None] * (len(shas) - len(answers))
+            if len(header) != 3:  # "<sha> missing": no content follows
+                answers.append(None)
+                continue
+            size = int(header[2])
+            try:
+                data = self._processes["--batch"].stdout.read(size + 1)  # content plus a newline
+            except (OSError, ValueError):
+                data = b""
+            if len(data) != size + 1:
+                self._restart("--batch")
+                return answers + [None] * (len(shas) - len(answers))
+            answers.append(data[:size] if header[1] == "blob" else None)
+        return answers
+
     def size(self, sha: str) -> Optional[int]:
         """Size in bytes of blob ``sha``, or ``None`` when it is missing or not a blob."""
-        header = self._ask("--batch-check", sha)
-        if header is None or len(header) != 3 or header[1] != "blob":
-            return None
-        return int(header[2])
+        return self.sizes([sha])[0]
 
     def read(self, sha: str) -> Optional[bytes]:
         """Contents of blob ``sha``, or ``None`` when it is missing or not a blob."""
-        header = self._ask("--batch", sha)
-        if header is None or len(header) != 3:
-            return None
-        size = int(header[2])
-        try:
-            data = self._processes["--batch"].stdout.read(size + 1)  # content plus a newline
-        except (OSError, ValueError):
-            data = b""
-        if len(data) != size + 1:
-            self._restart("--batch")
-            return None
-        return data[:size] if header[1] == "blob" else None
+        return self.read_many([sha])[0]
 
     @staticmethod
     def _stop(process: subprocess.Popen) -> None:
@@ -261,7 +293,8 @@ class CommitMiner:
     ``revisions`` are passed to ``git log`` as-is (``("HEAD",)``, ``("--all",)``, ``("v1..v2",)``);
     ``since``/``until`` become ``--since``/``--until``. Blobs over ``max_blob_bytes`` are skipped.
     ``prefilter(commit, entry)`` runs before any blob is read and returns a drop reason, or ``""``
-    to read the blobs; use it for rules that need only the message and path.
+    to read the blobs; use it for rules that need only the message and path. The blobs of up to
+    ``batch_size`` consecutive candidates are requested at once (one write per cat-file process).
     """
 
     revisions: Sequence[str] = ("HEAD",)
@@ -272,6 +305,7 @@ class CommitMiner:
     skip_binary: bool = True
     clone_cache_dir: Optional[str] = None
     prefilter: Optional[Callable[[LoggedCommit, RawEntry], str]] = None
+    batch_size: int = BLOB_BATCH_SIZE
     skipped: Counter = dataclasses.field(default_factory=Counter)
 
     def _log_command(self, git_dir: Path) -> List[str]:
@@ -298,24 +332,55 @@ class CommitMiner:
             return None, "strict_not_single_path"
         return modified[0], ""
 
-    def _read_pair(self, blobs: BlobReader, entry: RawEntry) -> Tuple[Optional[Tuple[bytes, bytes]], str]:
+    @staticmethod
+    def _mode_reason(entry: RawEntry) -> str:
         if _SUBMODULE_MODE in (entry.old_mode, entry.new_mode):
-            return None, "submodule"
+            return "submodule"
         if _SYMLINK_MODE in (entry.old_mode, entry.new_mode):
-            return None, "symlink"
-        if self.max_blob_bytes is not None:
-            for sha in (entry.old_blob, entry.new_blob):
-                size = blobs.size(sha)
-                if size is None:
-                    return None, "missing_blob"
-                if size > self.max_blob_bytes:
-                    return None, "blob_too_large"
-        old, new = blobs.read(entry.old_blob), blobs.read(entry.new_blob)
-        if old is None or new is None:
-            return None, "missing_blob"
-        if self.skip_binary and (b"\0" in old or b"\0" in new):
-            return None, "binary"
-        return (old, new), ""
+            return "symlink"
+        return ""
+
+    def _size_reasons(self, blobs: BlobReader, batch: Sequence[Tuple[LoggedCommit, RawEntry]]) -> List[str]:
+        """Per candidate: ``""`` or why its blobs are not read (missing, too large), one round trip."""
+        if self.max_blob_bytes is None:
+            return [""] * len(batch)
+        sizes = blobs.sizes([sha for _, entry in batch for sha in (entry.old_blob, entry.new_blob)])
+        reasons = []
+        for old_size, new_size in zip(sizes[0::2], sizes[1::2]):
+            if old_size is None or new_size is None:
+                reasons.append("missing_blob")
+            elif max(old_size, new_size) > self.max_blob_bytes:
+                reasons.append("blob_too_large")
+            else:
+                reasons.append("")
+        return reasons
+
+    def _read_batch(self, blobs: BlobReader, batch: Sequence[Tuple[LoggedCommit, RawEntry]]) -> Iterator[MinedCommit]:
+        """Read the blobs of a batch of candidates with one request per process; yield in order."""
+        reasons = self._size_reasons(blobs, batch)
+        wanted = [entry for (_, entry), reason in zip(batch, reasons) if not reason]
+        contents = iter(blobs.read_many([sha for entry in wanted for sha in (entry.old_blob, entry.new_blob)]))
+        for (commit, entry), reason in zip(batch, reasons):
+            if not reason:
+                old, new = next(contents), next(contents)
+                if old is None or new is None:
+                    reason = "missing_blob"
+                elif self.skip_binary and (b"\0" in old or b"\0" in new):
+                    reason = "binary"
+            if reason:
+                self.skipped[reason] += 1
+                continue
+            yield MinedCommit(
+                sha=commit.sha,
+                parents=tuple(commit.parents),
+                author_date=commit.author_date,
+                message=commit.message,
+                path=entry.path,
+                old_blob=entry.old_blob,
+                new_blob=entry.new_blob,
+                old_contents=_decode(old),
+                new_contents=_decode(new),
+            )
 
     def mine(self, location: str) -> Iterator[MinedCommit]:
         """Yield the candidate commits of the repository at ``location`` (path or URL)."""
@@ -338,7 +403,8 @@ class CommitMiner:
                 logger.warning("git log failed in %s (%s): %s", location, returncode, message)
                 self.skipped["git_log_failed"] += 1
 
-    def _mine_stream(self, stdout: IO[bytes], blobs: BlobReader) -> Iterator[MinedCommit]:
+    def _candidates(self, stdout: IO[bytes]) -> Iterator[Tuple[LoggedCommit, RawEntry]]:
+        """Commits whose one modified entry passes every check that needs no blob."""
         for commit in parse_log_stream(_split_nul_stream(stdout)):
             entry, reason = self.single_modified_entry(commit)
             if entry is None:
@@ -349,18 +415,18 @@ class CommitMiner:
                 if reason:
                     self.skipped[reason] += 1
                     continue
-            pair, reason = self._read_pair(blobs, entry)
-            if pair is None:
+            reason = self._mode_reason(entry)
+            if reason:
                 self.skipped[reason] += 1
                 continue
-            yield MinedCommit(
-                sha=commit.sha,
-                parents=tuple(commit.parents),
-                author_date=commit.author_date,
-                message=commit.message,
-                path=entry.path,
-                old_blob=entry.old_blob,
-                new_blob=entry.new_blob,
-                old_contents=_decode(pair[0]),
-                new_contents=_decode(pair[1]),
-            )
+            yield commit, entry
+
+    def _mine_stream(self, stdout: IO[bytes], blobs: BlobReader) -> Iterator[MinedCommit]:
+        batch: List[Tuple[LoggedCommit, RawEntry]] = []
+        for candidate in self._candidates(stdout):
+            batch.append(candidate)
+            if len(batch) >= self.batch_size:
+                yield from self._read_batch(blobs, batch)
+                batch = []
+        if batch:
+            yield from self._read_batch(blobs, batch)

@@ -202,3 +202,24 @@ def test_prefilter_runs_before_blobs_are_read(repo):
     assert [c.sha for c in commits] == [keep]
     assert miner.skipped == {"root_commit": 1, "not_python": 1}  # never read, so not "binary"
     assert sorted(seen) == ["a.py", "img.txt"]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 64])
+def test_batched_blob_requests_keep_order_and_reasons(repo, batch_size):
+    """Skips inside a batch (missing, too large, binary) neither shift nor drop their neighbours."""
+    repo.commit("init", {"a.py": "0\n", "big.txt": "x", "img.bin": b"\x00\x01", "gone.py": "g0\n"})
+    kept = [repo.commit("a one", {"a.py": "1\n"})]
+    repo.commit("large change", {"big.txt": "y" * 5000})
+    kept.append(repo.commit("a two", {"a.py": "2\n"}))
+    repo.commit("gone one", {"gone.py": "g1\n"})
+    repo.commit("binary change", {"img.bin": b"\x00\x02"})
+    kept.append(repo.commit("a three", {"a.py": "3\n"}))
+    blob = repo.git("rev-parse", "HEAD~2:gone.py")
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    miner, commits = mine(repo, max_blob_bytes=1000, batch_size=batch_size)
+    assert [c.sha for c in commits] == kept[::-1]
+    assert [c.new_contents for c in commits] == ["3\n", "2\n", "1\n"]
+    assert [c.old_contents for c in commits] == ["2\n", "1\n", "0\n"]
+    assert miner.skipped == {"root_commit": 1, "blob_too_large": 1, "missing_blob": 1, "binary": 1}
+    _, unlimited = mine(repo, max_blob_bytes=None, batch_size=batch_size)
+    assert len(unlimited) == 4 and unlimited[-2].new_contents == "y" * 5000
