@@ -102,12 +102,11 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 import time
 import uuid
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .errors import SandboxError, SandboxUnavailable
 from . import launch
@@ -116,6 +115,7 @@ from .cgroups import shared_cgroups
 from .limits import GiB, MiB, Limits, RunResult, cpu_limit
 from .procfs import parent_pid, processes, uid_processes
 from .slots import LOCK_DIR, SlotPool, kill_uid, uid_is_free
+from .workdirs import MAX_WALK_ENTRIES, fresh_workdir, hand_over, make_world_readable, tree_usage
 
 __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
            "describe_isolation", "make_world_readable", "uid_processes"]
@@ -125,7 +125,6 @@ log = logging.getLogger(__name__)
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
 _KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
-_MAX_WALK_ENTRIES = 100_000  # more entries than this in the work dir counts as a disk-limit hit
 
 
 def _kill_marked(marker: str, patience: float = 2.0) -> None:
@@ -151,40 +150,6 @@ def _kill_marked(marker: str, patience: float = 2.0) -> None:
             log.error("sandbox: marked processes survive SIGKILL: %s", pids)
             return
         time.sleep(0.01)
-
-
-# -- helpers -----------------------------------------------------------------------------------
-def make_world_readable(path: str | os.PathLike) -> None:
-    """``chmod -R o+rX``: let slot uids read a cache that root built (toolchain caches)."""
-    for root, dirs, files in os.walk(path):
-        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
-            st = os.lstat(name)
-            if stat.S_ISLNK(st.st_mode):
-                continue
-            extra = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(st.st_mode) or st.st_mode & stat.S_IXUSR else 0)
-            if st.st_mode & extra != extra:
-                os.chmod(name, stat.S_IMODE(st.st_mode) | extra)
-
-
-def _tree_usage(path: Path) -> tuple[int, int]:
-    """Bytes allocated and entries below ``path`` (stops counting after _MAX_WALK_ENTRIES)."""
-    total = entries = 0
-    stack = [str(path)]
-    while stack and entries <= _MAX_WALK_ENTRIES:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    entries += 1
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += st.st_blocks * 512
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append(entry.path)
-        except OSError:
-            continue
-    return total, entries
 
 
 def _exit_code(status: int) -> int:
@@ -326,50 +291,9 @@ class Sandbox:
             lease.release()
 
     # -- work directories ----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def workdir(self, base: str | os.PathLike | None = None) -> Iterator[Path]:
+    def workdir(self, base: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[Path]:
         """A fresh empty work directory, removed afterwards (reachable by slot uids)."""
-        base = Path(base or os.path.join(tempfile.gettempdir(), f"octopack-work-{os.geteuid()}"))
-        base.mkdir(parents=True, exist_ok=True)
-        os.chmod(base, 0o711)  # traversable, not listable
-        path = Path(tempfile.mkdtemp(dir=base))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
-
-    def _give_workdir(self, workdir: Path, uid: int) -> None:
-        """Hand the work dir tree to the slot uid (symlinks and foreign files are left alone)
-        and make sure the uid can reach it: parents we created below the temp dir get ``o+x``;
-        other unsearchable parents are an error."""
-        own = range(self._slots.uid_base, self._slots.uid_base + self._slots.count)
-        for root, dirs, files in os.walk(workdir):
-            for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                try:
-                    st = os.lstat(name)
-                except OSError:
-                    continue
-                if stat.S_ISLNK(st.st_mode) or (st.st_uid != 0 and st.st_uid not in own):
-                    continue
-                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and st.st_uid == 0:
-                    continue  # a hard link to a root file: never give that away
-                if st.st_uid != uid or st.st_gid != uid:
-                    os.chown(name, uid, uid, follow_symlinks=False)
-        os.chmod(workdir, 0o700)
-        temp = Path(tempfile.gettempdir()).resolve()
-        for parent in workdir.parents:  # bwrap recreates parents inside hidden dirs as 0755
-            hidden = self.mode == "bwrap" and any(parent == Path(h) or Path(h) in parent.parents
-                                                  for h in self.hidden)
-            st = os.stat(parent)
-            if hidden or st.st_mode & stat.S_IXOTH:
-                continue
-            if temp in parent.parents and st.st_uid == os.geteuid():
-                os.chmod(parent, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)  # our mkdtemp: o+x only
-            else:
-                raise SandboxError(
-                    f"{parent} is not searchable by the sandbox uid, so the work dir "
-                    f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
-                )
+        return fresh_workdir(base)
 
     # -- command construction -------------------------------------------------------------------
     def _wrap(self, argv: Sequence[str], workdir: Path, env: Mapping[str, str], uid: int | None,
@@ -428,7 +352,8 @@ class Sandbox:
         info = None  # read end of bwrap's --info-fd pipe
         try:
             if uid is not None:
-                self._give_workdir(workdir, uid)
+                slot_uids = range(self._slots.uid_base, self._slots.uid_base + self._slots.count)
+                hand_over(workdir, uid, slot_uids, self.hidden if self.mode == "bwrap" else ())
             groups, ooms = self._cgroups.prepare(group, limits, 3) if self._cgroups else ({}, 0)
             prefix, setup = self._launcher(limits, timeout, uid)
             guards = self._guards(limits, workdir, group, ooms)
@@ -481,8 +406,8 @@ class Sandbox:
         guards = []
         if limits.disk is not None:
             def disk() -> str | None:
-                used, entries = _tree_usage(workdir)
-                return "disk" if used > limits.disk or entries > _MAX_WALK_ENTRIES else None
+                used, entries = tree_usage(workdir)
+                return "disk" if used > limits.disk or entries > MAX_WALK_ENTRIES else None
             guards.append(disk)
         if self._cgroups and "memory" in self._cgroups.roots:
             # the OOM killer picks one victim; we end the whole run instead
