@@ -84,7 +84,7 @@ read-only.
 
 Not covered: no seccomp filter (the kernel's full syscall surface is reachable, including
 unprivileged user namespaces inside a privileged-bwrap sandbox); cgroup v2 is not used; the
-disk limit is polled (a fast writer can exceed it by what it writes in ``_Watch.POLL``
+disk limit is polled (a fast writer can exceed it by what it writes in ``Watch.POLL``
 seconds); without ``prlimit`` a ``preexec_fn`` runs Python code between fork and exec, which
 CPython documents as unsafe with threads (it only calls ``setrlimit``/``prctl``/``set*id``).
 """
@@ -93,11 +93,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import os
-import select
-import selectors
 import shutil
 import signal
 import stat
@@ -112,9 +109,11 @@ from .errors import SandboxError, SandboxUnavailable
 from . import launch
 from .bwrap import Bubblewrap
 from .cgroups import shared_cgroups
+from .killer import MARKER_VAR, Killer
 from .limits import GiB, MiB, Limits, RunResult, cpu_limit
-from .procfs import parent_pid, processes, uid_processes
-from .slots import LOCK_DIR, SlotPool, kill_uid, uid_is_free
+from .procfs import uid_processes
+from .slots import LOCK_DIR, SlotPool, uid_is_free
+from .watch import Watch
 from .workdirs import MAX_WALK_ENTRIES, fresh_workdir, hand_over, make_world_readable, tree_usage
 
 __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
@@ -123,37 +122,6 @@ __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "Sand
 log = logging.getLogger(__name__)
 
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
-_MARKER_VAR = "OCTOPACK_SANDBOX_RUN"
-_KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many times its cap
-
-
-def _kill_marked(marker: str, patience: float = 2.0) -> None:
-    """Fallback without root: kill our own-uid processes whose environment holds ``marker``."""
-    needle = f"{_MARKER_VAR}={marker}".encode()
-    me = os.getuid()
-
-    def marked(pid: int, status: bytes) -> bool:
-        if f"\nUid:\t{me}\t".encode() not in status:
-            return False
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                return needle in fh.read()
-        except OSError:
-            return False
-
-    deadline = time.monotonic() + patience
-    while pids := processes(marked):
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        if time.monotonic() > deadline:
-            log.error("sandbox: marked processes survive SIGKILL: %s", pids)
-            return
-        time.sleep(0.01)
-
-
-def _exit_code(status: int) -> int:
-    return os.waitstatus_to_exitcode(status)
 
 
 class Sandbox:
@@ -346,9 +314,10 @@ class Sandbox:
         marker = None
         if uid is None and self.mode != "bwrap":
             marker = uuid.uuid4().hex
-            env[_MARKER_VAR] = marker
+            env[MARKER_VAR] = marker
         group = f"run-{next(_RUN_IDS)}"
-        kill = _Killer(self, uid, marker, group if self._cgroups else None)
+        kill = Killer(in_namespace=self.mode == "bwrap", uid=uid, marker=marker,
+                      cgroups=self._cgroups, group=group, setpriv=self.setpriv)
         info = None  # read end of bwrap's --info-fd pipe
         try:
             if uid is not None:
@@ -380,7 +349,7 @@ class Sandbox:
                 if info_w is not None:
                     os.close(info_w)
             kill.proc = proc
-            watch = _Watch(proc, stdin, limits, timeout, start, guards, kill, info)
+            watch = Watch(proc, stdin, limits, timeout, start, guards, kill, info)
             info = None  # the watch closes it
             try:
                 watch.loop()
@@ -414,9 +383,9 @@ class Sandbox:
             guards.append(lambda: "memory" if self._cgroups.oom_kills(group) > ooms else None)
         return guards
 
-    def _result(self, watch: "_Watch", status: int, cpu: float, limits: Limits, timeout: float,
+    def _result(self, watch: Watch, status: int, cpu: float, limits: Limits, timeout: float,
                 start: float, oom: bool) -> RunResult:
-        code = _exit_code(status)
+        code = os.waitstatus_to_exitcode(status)
         if self.mode == "bwrap" and 128 < code <= 128 + 64:
             code = -(code - 128)  # bwrap reports a child killed by signal N as 128 + N
         limit = watch.limit
@@ -441,247 +410,6 @@ class Sandbox:
 
 
 _RUN_IDS = itertools.count()
-
-
-class _Killer:
-    """Kills everything one run started, by every means the sandbox has."""
-
-    def __init__(self, sandbox: Sandbox, uid: int | None, marker: str | None, group: str | None):
-        self.sandbox, self.uid, self.marker, self.group = sandbox, uid, marker, group
-        self.proc: subprocess.Popen | None = None
-        self.init: int | None = None  # pidfd of the init of the run's PID namespace (bwrap)
-        self.gone = False  # proven: no process of the run is left
-
-    def watch_init(self, pid: int) -> None:
-        """Track the init of the run's PID namespace, whose host pid bwrap reported. The kernel
-        reaps every other process of a namespace before its init counts as exited, so a
-        finished init proves the run is gone. Trusted only while it is the child of our bwrap
-        (afterwards the pid may have been reaped elsewhere and reused)."""
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            return
-        if self.proc is not None and parent_pid(pid) == self.proc.pid:
-            self.init = pidfd
-        else:
-            os.close(pidfd)
-
-    def everything(self, final: bool = False) -> None:
-        """Kill the run's processes and, if ``final``, make sure they are gone.
-
-        In bwrap mode killing the outer bwrap and the PID namespace's init tears the namespace
-        down, and the init's exit proves it (a wait of well under a millisecond). Otherwise an
-        emptied cgroup proves the run is gone; failing that the slot uid sweep (a helper
-        process, ~10 ms) is the last line, also catching daemons in the fallback."""
-        if self.gone:
-            return
-        if self.proc is not None and (self.proc.returncode is None or self.init is None):
-            # the outer bwrap (its PID namespace dies) or the fallback's process group; once
-            # bwrap is reaped its pid may be reused, and killing the init suffices
-            with contextlib.suppress(OSError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        patience = 2.0 if final else 0.2
-        if self.init is not None and self._end_namespace(patience if final else None):
-            self.gone = final
-            return
-        self.gone = bool(self.group) and self.sandbox._cgroups.kill(self.group)
-        if self.uid is not None and not self.gone and (final or self.sandbox.mode != "bwrap"):
-            self.gone = kill_uid(self.uid, patience, self.sandbox.setpriv)
-        if self.marker:
-            _kill_marked(self.marker, patience)
-
-    def _end_namespace(self, patience: float | None) -> bool:
-        """SIGKILL the namespace's init (the kernel then kills the rest); with a ``patience``,
-        wait that long for the namespace to be empty. True if it is (or will be) gone."""
-        with contextlib.suppress(ProcessLookupError):
-            signal.pidfd_send_signal(self.init, signal.SIGKILL)
-        if patience is None:
-            return True
-        poller = select.poll()
-        poller.register(self.init, select.POLLIN)
-        if poller.poll(patience * 1000):
-            return True
-        log.error("sandbox: the PID namespace of a run outlives its SIGKILLed init; "
-                  "killing its processes by other means")
-        return False
-
-    def close(self) -> None:
-        if self.init is not None:
-            os.close(self.init)
-            self.init = None
-
-
-class _Watch:
-    """The I/O loop of one run: feeds stdin, caps output, enforces wall time and disk use."""
-
-    POLL = 0.2  # seconds between guard checks (disk use, OOM kills)
-    DRAIN_GRACE = 1.0  # after the program ended, read what is left in the pipes for this long
-
-    def __init__(self, proc, stdin, limits: Limits, timeout: float, start: float, guards: list,
-                 killer: _Killer, info: int | None = None):
-        self.proc, self.limits, self.guards, self.killer = proc, limits, guards, killer
-        self.info = info  # bwrap's --info-fd pipe: the host pid of the namespace's init
-        self.info_text = bytearray()
-        self.deadline = start + timeout
-        self.stdin = memoryview(stdin) if stdin is not None else None
-        self.kept = {1: bytearray(), 2: bytearray()}
-        self.seen = {1: 0, 2: 0}
-        self.truncated = False
-        self.limit: str | None = None
-        self.exited: int | None = None  # wait status once reaped
-        self.killed = False
-        self.drain_until: float | None = None  # set once the run is over: drain until then
-        self.rusage = None
-
-    def text(self, which: int) -> str:
-        return bytes(self.kept[which]).decode("utf-8", "replace")
-
-    def _stop(self, limit: str | None) -> None:
-        """Kill the run (once); ``limit`` names the reason, if it is a limit."""
-        if self.limit is None and limit is not None:
-            self.limit = limit
-        if not self.killed:
-            self.killed = True
-            self.killer.everything()
-        if self.drain_until is None:
-            self.drain_until = time.monotonic() + self.DRAIN_GRACE
-
-    def loop(self) -> None:
-        """Until the program has exited and its pipes are drained (or a limit/timeout hit)."""
-        proc = self.proc
-        streams = {proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}
-        sel = selectors.DefaultSelector()
-        try:
-            for fd in streams:
-                os.set_blocking(fd, False)
-                sel.register(fd, selectors.EVENT_READ, "out")
-            if self.stdin is not None:
-                os.set_blocking(proc.stdin.fileno(), False)
-                sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE, "in")
-            if self.info is not None:
-                sel.register(self.info, selectors.EVENT_READ, "info")
-            pidfd = self._pidfd()
-            if pidfd is not None:
-                sel.register(pidfd, selectors.EVENT_READ, "exit")
-            next_poll = time.monotonic() + self.POLL
-            while True:
-                now = time.monotonic()
-                reading = any(key.data == "out" for key in sel.get_map().values())
-                if self.drain_until is not None:
-                    if not reading or now >= self.drain_until:
-                        break
-                elif now >= self.deadline:
-                    self._stop("timeout")
-                    continue
-                elif now >= next_poll:
-                    hit = next(filter(None, (guard() for guard in self.guards)), None)
-                    if hit:
-                        self._stop(hit)
-                        continue
-                    next_poll = now + self.POLL
-                wake = self.drain_until if self.drain_until is not None else min(self.deadline, next_poll)
-                if pidfd is None:
-                    wake = min(wake, now + 0.02)
-                for key, _ in sel.select(max(0.0, wake - now)):
-                    if key.data == "exit":
-                        sel.unregister(key.fd)
-                    elif key.data == "info":
-                        self._read_info(sel)
-                    elif key.data == "in":
-                        self._feed(sel, key.fd)
-                    else:
-                        self._read(sel, key.fd, streams[key.fd])
-                if self.exited is None and self._poll():
-                    # The program is done (closing its pipes is not enough: it may still be
-                    # exiting). Whatever it left behind dies now; then we drain the pipes.
-                    self._stop(None)
-            if pidfd is not None:
-                os.close(pidfd)
-        finally:
-            sel.close()
-            if self.info is not None:
-                os.close(self.info)
-                self.info = None
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
-
-    def _read_info(self, sel) -> None:
-        """Collect bwrap's JSON info (written once, right after it created the namespace)."""
-        chunk = os.read(self.info, 4096)
-        self.info_text += chunk
-        if chunk and len(self.info_text) < 65536:
-            return
-        sel.unregister(self.info)
-        try:
-            pid = json.loads(self.info_text)["child-pid"]
-        except (ValueError, KeyError, TypeError):
-            return  # bwrap failed before creating the namespace
-        if isinstance(pid, int):
-            self.killer.watch_init(pid)
-
-    def _pidfd(self) -> int | None:
-        try:
-            return os.pidfd_open(self.proc.pid)
-        except (AttributeError, OSError):
-            return None  # old kernel: poll every 20 ms instead
-
-    def _feed(self, sel, fd: int) -> None:
-        try:
-            written = os.write(fd, self.stdin[:65536])
-            self.stdin = self.stdin[written:]
-            done = not self.stdin
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # the program closed its stdin
-            done = True
-        if done:
-            sel.unregister(fd)
-            self.proc.stdin.close()
-
-    def _read(self, sel, fd: int, which: int) -> None:
-        try:
-            chunk = os.read(fd, 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not chunk:
-            sel.unregister(fd)
-            return
-        self.seen[which] += len(chunk)
-        kept = self.kept[which]
-        room = self.limits.output - len(kept)
-        if room > 0:
-            kept += chunk[:room]
-        if len(chunk) > room:
-            self.truncated = True
-            if self.seen[which] > _KILL_FACTOR * self.limits.output:
-                self._stop("output")
-
-    def _poll(self) -> bool:
-        """Reap the program without blocking; True once it has exited."""
-        try:
-            pid, status, rusage = os.wait4(self.proc.pid, os.WNOHANG)
-        except ChildProcessError:
-            return True
-        if pid == 0:
-            return False
-        self.exited, self.rusage = status, rusage
-        self.proc.returncode = _exit_code(status)
-        return True
-
-    def reap(self) -> tuple[int, float]:
-        """Wait for the (already killed) program; its wait status and CPU seconds."""
-        if self.exited is None:
-            try:
-                _, self.exited, self.rusage = os.wait4(self.proc.pid, 0)
-            except ChildProcessError:  # someone else reaped it (os.wait() elsewhere?)
-                log.warning("sandbox: pid %d was reaped by someone else; reporting a kill",
-                            self.proc.pid)
-                self.exited = signal.SIGKILL  # a wait status: never a false "exit 0"
-            self.proc.returncode = _exit_code(self.exited)
-        cpu = self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else 0.0
-        return self.exited, cpu
 
 
 def describe_isolation(mode: str = "auto") -> str:
