@@ -53,6 +53,7 @@ FIELDS = ("commit", "old_file", "new_file", "old_contents", "new_contents", "sub
           "license", "repos")
 COMMITPACK_FEATURES = datasets.Features({name: datasets.Value("string") for name in FIELDS})
 LICENSE_POLICIES = ("keep-unknown", "drop-unknown")
+SOURCES = ("mine", "published")
 ESTIMATE_TOKENS = "estimate"
 DROP_COUNTS_DIR = "drop_counts"
 UNKNOWN_LANGUAGE = "unknown"
@@ -60,9 +61,12 @@ UNKNOWN_LANGUAGE = "unknown"
 
 @dataclasses.dataclass
 class CommitPackConfig(datasets.BuilderConfig):
-    """What to mine and how.
+    """What to mine and how, or which published files to read.
 
     Attributes:
+        source: ``mine`` (the repositories below) or ``published``: read the released JSONL files
+            ``<data_dir>/data/<config>/*.jsonl`` (A.4; ``data_dir`` local or ``hf://datasets/...``)
+            of the selected languages, as they are (no rules re-applied, no drop counts).
         repositories: local paths (work tree or bare) or clone URLs; one shard list item each.
         languages: language display names to keep (``None`` keeps every language).
         license_policy: ``keep-unknown`` or ``drop-unknown`` for repositories without a
@@ -79,6 +83,7 @@ class CommitPackConfig(datasets.BuilderConfig):
             ``token_length_estimated``. (``None`` kwargs are ignored by datasets, hence a string.)
     """
 
+    source: str = "mine"
     repositories: Tuple[str, ...] = ()
     languages: Optional[Tuple[str, ...]] = None
     license_policy: str = "keep-unknown"
@@ -103,6 +108,10 @@ class CommitPackConfig(datasets.BuilderConfig):
         """Check option values and normalise sequences to tuples (kwargs overrides skip __post_init__)."""
         if self.license_policy not in LICENSE_POLICIES:
             raise ValueError(f"license_policy must be one of {LICENSE_POLICIES}, got {self.license_policy!r}")
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        if self.source == "published" and not self.data_dir:
+            raise ValueError("source='published' needs data_dir (a local directory or hf://datasets/<repo>)")
         self.repositories = tuple(self.repositories)
         if self.languages is not None:
             self.languages = tuple(self.languages)
@@ -262,14 +271,30 @@ class _MinedCommitsBuilder(datasets.GeneratorBasedBuilder):
         return datasets.DatasetInfo(description=self.DESCRIPTION, features=COMMITPACK_FEATURES)
 
     def _split_generators(self, dl_manager):
+        if self.config.source == "published":
+            return [datasets.SplitGenerator(name=datasets.Split.TRAIN,
+                                             gen_kwargs={"files": dl_manager.download(self._published_files())})]
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN,
                                         gen_kwargs={"repositories": list(self.config.repositories)})]
+
+    def _published_files(self) -> List[str]:
+        """The published JSONL files of the config's languages (every language when ``None``)."""
+        from commitpack_dataset.published import published_files
+
+        languages = self.config.languages
+        configs = [None] if languages is None else [config_name(language) for language in languages]
+        return sorted({path for name in configs for path in published_files(self.config.data_dir, name)})
 
     def _content_pipeline(self) -> Optional[Any]:
         """Rules that need the file contents (``None``: none)."""
         return None
 
-    def _generate_examples(self, repositories: List[str]):
+    def _generate_examples(self, repositories: Optional[List[str]] = None, files: Optional[List[str]] = None):
+        if files is not None:
+            from commitpack_dataset.published import published_records
+
+            yield from published_records(files, FIELDS)
+            return
         metadata_pipeline = commitpack_pipeline(faithful=self.config.faithful)
         shard = RepositoryShard(self.config, metadata_pipeline, self._content_pipeline())
         for sha, record in shard.records(repositories):
