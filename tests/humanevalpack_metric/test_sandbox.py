@@ -521,7 +521,7 @@ def test_any_free_slot_when_none_given(sandbox, workdir):
 
 # -- mode selection --------------------------------------------------------------------------------
 def test_missing_bwrap_falls_back_loudly(monkeypatch):
-    monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
         Sandbox(mode="bwrap")
     with pytest.warns(RuntimeWarning, match="SANDBOX FALLBACK"):
