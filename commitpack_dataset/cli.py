@@ -57,34 +57,96 @@ def write_json(target: Path, payload: dict) -> None:
         temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def write_records(target: Path, records: Sequence[dict], file_format: str) -> None:
-    """Write CommitPack records as JSONL or Parquet (string columns in FIELDS order), atomically."""
-    from commitpack_dataset.builders import FIELDS
+class LanguageFiles:
+    """Streams records into ``output/data/<config>/data.<format>``, one file per language.
 
-    with atomic_path(target) as temporary:
-        if file_format == "jsonl":
-            with open(temporary, "w", encoding="utf-8") as handle:
-                for record in records:
-                    handle.write(json.dumps({name: record[name] for name in FIELDS}, ensure_ascii=False) + "\n")
+    Each file is written to a temporary file next to its target and renamed into place by
+    ``close()``; ``abort()`` (or leaving the ``with`` block with an exception) removes them. Parquet
+    rows are buffered ``batch_size`` at a time per language, so memory stays bounded.
+    """
+
+    def __init__(self, output: Path, file_format: str, batch_size: int = 1000):
+        self.output, self.file_format, self.batch_size = Path(output), file_format, batch_size
+        self.rows: Dict[str, int] = {}
+        self._open: Dict[str, tuple] = {}  # config -> (target, temporary, handle or writer, buffer)
+
+    def _start(self, name: str) -> tuple:
+        target = self.output / "data" / name / f"data.{self.file_format}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        if self.file_format == "jsonl":
+            sink = os.fdopen(handle, "w", encoding="utf-8")
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            schema = pa.schema([(name, pa.string()) for name in FIELDS])
-            table = pa.Table.from_pylist([{name: record[name] for name in FIELDS} for record in records], schema)
-            pq.write_table(table, temporary)
+            from commitpack_dataset.builders import FIELDS
+
+            os.close(handle)
+            sink = pq.ParquetWriter(temporary, pa.schema([(field, pa.string()) for field in FIELDS]))
+        self._open[name] = (target, temporary, sink, [])
+        self.rows[name] = 0
+        return self._open[name]
+
+    def write(self, record: dict) -> None:
+        """Append one record to its language's file."""
+        from commitpack_dataset.builders import FIELDS
+        from commitpack_dataset.languages import config_name
+
+        name = config_name(record["lang"])
+        _, _, sink, buffer = self._open.get(name) or self._start(name)
+        row = {field: record[field] for field in FIELDS}
+        if self.file_format == "jsonl":
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            buffer.append(row)
+            if len(buffer) >= self.batch_size:
+                self._flush_parquet(sink, buffer)
+        self.rows[name] += 1
+
+    @staticmethod
+    def _flush_parquet(writer, buffer: List[dict]) -> None:
+        import pyarrow as pa
+
+        if buffer:
+            writer.write_table(pa.Table.from_pylist(buffer, writer.schema))
+            buffer.clear()
+
+    def close(self) -> Dict[str, int]:
+        """Finish every file and rename it into place; return rows per config."""
+        for target, temporary, sink, buffer in self._open.values():
+            if self.file_format == "parquet":
+                self._flush_parquet(sink, buffer)
+            sink.close()
+            os.replace(temporary, target)
+        self._open.clear()
+        return dict(self.rows)
+
+    def abort(self) -> None:
+        """Close and delete every temporary file; nothing is renamed into place."""
+        for _, temporary, sink, _ in self._open.values():
+            with contextlib.suppress(Exception):
+                sink.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        self._open.clear()
+
+    def __enter__(self) -> "LanguageFiles":
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_by_language(output: Path, records: Iterable[dict], file_format: str) -> Dict[str, int]:
-    """Group records by language; write ``output/data/<config>/data.<format>``; return rows per config."""
-    from commitpack_dataset.languages import config_name
-
-    groups: Dict[str, List[dict]] = {}
-    for record in records:
-        groups.setdefault(config_name(record["lang"]), []).append(record)
-    for name, rows in groups.items():
-        write_records(output / "data" / name / f"data.{file_format}", rows, file_format)
-    return {name: len(rows) for name, rows in groups.items()}
+    """Stream records into ``output/data/<config>/data.<format>``; return rows per config."""
+    with LanguageFiles(output, file_format) as files:
+        for record in records:
+            files.write(record)
+    return dict(files.rows)
 
 
 # --------------------------------------------------------------------------- input
@@ -109,25 +171,38 @@ def input_files(paths: Sequence[str]) -> List[Path]:
     return files
 
 
+def _rows(path: Path) -> Iterator[dict]:
+    """Rows of one JSONL or Parquet file, streamed (Parquet in record batches)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
+            yield from batch.to_pylist()
+    else:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
 def read_records(path: Path) -> Iterator[dict]:
-    """Yield records from one JSONL or Parquet file; unreadable files raise CliError."""
+    """Yield records from one JSONL or Parquet file; unreadable files and bad rows raise CliError."""
     from commitpack_dataset.builders import FIELDS
 
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            rows: Iterable[dict] = pq.read_table(path).to_pylist()
-        else:
-            with open(path, encoding="utf-8") as handle:
-                rows = [json.loads(line) for line in handle if line.strip()]
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise CliError(f"cannot read {path}: {error}") from error
-    except Exception as error:  # pyarrow raises its own error types for corrupt files
-        raise CliError(f"cannot read {path}: {type(error).__name__}: {error}") from error
-    for number, row in enumerate(rows, 1):
-        missing = [name for name in FIELDS if name not in row]
-        if not isinstance(row, dict) or missing:
+    rows = _rows(path)
+    number = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise CliError(f"cannot read {path}: {error}") from error
+        except Exception as error:  # pyarrow raises its own error types for corrupt files
+            raise CliError(f"cannot read {path}: {type(error).__name__}: {error}") from error
+        number += 1
+        missing = [name for name in FIELDS if name not in row] if isinstance(row, dict) else list(FIELDS)
+        if missing:
             raise CliError(f"{path}: record {number} lacks CommitPack fields {missing}")
         yield row
 
@@ -209,8 +284,8 @@ def command_filter(args: argparse.Namespace) -> int:
     pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=tokenizer,
                                      min_tokens=args.min_tokens, max_tokens=args.max_tokens)
     files = input_files(args.inputs)
-    kept = list(pipeline(record for path in files for record in read_records(path)))
-    rows = write_by_language(Path(args.output), kept, args.format)
+    rows = write_by_language(Path(args.output), pipeline(record for path in files for record in read_records(path)),
+                             args.format)
     write_json(Path(args.output) / DROP_COUNTS_FILE, {"kept": pipeline.kept, "rows_per_config": rows,
                                                        "drop_counts": dict(pipeline.dropped)})
     print(pipeline.table())
@@ -285,7 +360,8 @@ def command_push(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``commitpack`` argument parser."""
-    parser = argparse.ArgumentParser(prog="commitpack", description="Mine, filter, inspect and publish CommitPack data.")
+    parser = argparse.ArgumentParser(prog="commitpack",
+                                     description="Mine, filter, inspect and publish CommitPack data.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     mine = commands.add_parser("mine", help="mine git repositories into per-language files")

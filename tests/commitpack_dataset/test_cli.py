@@ -123,3 +123,31 @@ def test_clear_errors(tmp_path, capsys, repository):
     assert "drop counts file not found" in error_of(capsys, ["stats", str(tmp_path / "none.json")])
     assert "not a drop counts file" in error_of(capsys, ["stats", str(bad_json)])
     assert not (tmp_path / "out").exists()
+
+
+def test_bad_row_midway_leaves_no_output(tmp_path, capsys):
+    """An error after some rows were written removes the temporary files: no partial output."""
+    good = {"commit": "1", "old_file": "qqq.py", "new_file": "qqq.py", "old_contents": "x = 1\n" * 40,
+            "new_contents": "x = 2\n" * 40, "subject": "Fix the handling of nested lists",
+            "message": "Fix the handling of nested lists", "lang": "Python", "license": "mit", "repos": "o/r"}
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(good) + "\n" + "{broken\n")
+    out = tmp_path / "out"
+    for file_format in ("jsonl", "parquet"):
+        assert "cannot read" in error_of(capsys, ["filter", str(source), "-o", str(out), "--tokenizer", "estimate",
+                                                  "--format", file_format])
+        assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_parquet_batches_round_trip(tmp_path):
+    from commitpack_dataset.cli import LanguageFiles, read_records
+
+    rows = [{"commit": str(i), "old_file": "a.go", "new_file": "a.go", "old_contents": "", "new_contents": "x",
+             "subject": "s", "message": "m", "lang": "Go" if i % 3 else "C++", "license": "mit", "repos": "o/r"}
+            for i in range(25)]
+    with LanguageFiles(tmp_path, "parquet", batch_size=4) as files:
+        for row in rows:
+            files.write(row)
+    assert files.rows == {"c++": 9, "go": 16}
+    back = list(read_records(tmp_path / "data" / "go" / "data.parquet"))
+    assert back == [row for row in rows if row["lang"] == "Go"]
