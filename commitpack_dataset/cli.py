@@ -339,19 +339,46 @@ def command_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_error_in_chain(error: BaseException) -> Optional[CliError]:
+    """The first CliError among ``error`` and its causes, or ``None``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, CliError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _projected_records(files: List[str]) -> Iterator[dict]:
+    """The CommitPack fields of every record of ``files`` (a generator for ``Dataset.from_generator``)."""
+    from commitpack_dataset.builders import FIELDS
+
+    for path in files:
+        for row in read_records(Path(path)):
+            yield {name: row[name] for name in FIELDS}
+
+
 def command_push(args: argparse.Namespace) -> int:
     """Push CommitPack files to ``repo_id``, one config per language."""
     import datasets
 
-    from commitpack_dataset.builders import COMMITPACK_FEATURES, FIELDS
+    from commitpack_dataset.builders import COMMITPACK_FEATURES
     from commitpack_dataset.publish import push_languages
 
-    records = [{name: row[name] for name in FIELDS} for path in input_files(args.inputs) for row in read_records(path)]
-    if not records:
-        raise CliError("no records to push")
-    dataset = datasets.Dataset.from_list(records, features=COMMITPACK_FEATURES)
+    files = [str(path) for path in input_files(args.inputs)]
+    try:
+        dataset = datasets.Dataset.from_generator(_projected_records, features=COMMITPACK_FEATURES,
+                                                  gen_kwargs={"files": files}, cache_dir=args.cache_dir)
+    except Exception as error:  # datasets wraps generator errors in DatasetGenerationError
+        cause = _cli_error_in_chain(error)
+        if cause is not None:
+            raise cause from None
+        if "corresponds to no data" in str(error):  # an empty split
+            raise CliError("no records to push") from None
+        raise
     pushed = push_languages(dataset, args.repo_id, private=args.private or None, max_shard_size=args.max_shard_size)
-    print(f"pushed {len(records)} rows to {args.repo_id}: configs {', '.join(pushed)}")
+    print(f"pushed {len(dataset)} rows to {args.repo_id}: configs {', '.join(pushed)}")
     return 0
 
 
@@ -397,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("repo_id", help="namespace/name of the dataset repository")
     push.add_argument("--private", action="store_true")
     push.add_argument("--max-shard-size", default=None)
+    push.add_argument("--cache-dir", help="datasets cache for the Arrow copy of the inputs (default: HF cache)")
     push.set_defaults(handler=command_push)
     return parser
 

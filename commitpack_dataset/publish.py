@@ -15,11 +15,12 @@ LANGUAGE_COLUMN = "lang"
 
 
 def split_by_language(dataset) -> Dict[str, object]:
-    """``config name -> Dataset`` with the rows of each language, in first-seen order."""
-    languages = list(dict.fromkeys(dataset[LANGUAGE_COLUMN]))
-    return {config_name(language): dataset.filter(lambda lang, wanted=language: lang == wanted,
-                                                  input_columns=LANGUAGE_COLUMN)
-            for language in languages}
+    """``config name -> Dataset`` with the rows of each language (row order kept), languages in
+    first-seen order. One pass over the ``lang`` column, then an index selection per language."""
+    indices: Dict[str, List[int]] = {}
+    for index, language in enumerate(dataset[LANGUAGE_COLUMN]):
+        indices.setdefault(config_name(language), []).append(index)
+    return {name: dataset.select(rows) for name, rows in indices.items()}
 
 
 def push_languages(dataset, repo_id: str, split: str = "train", private: Optional[bool] = None,

@@ -151,3 +151,14 @@ def test_parquet_batches_round_trip(tmp_path):
     assert files.rows == {"c++": 9, "go": 16}
     back = list(read_records(tmp_path / "data" / "go" / "data.parquet"))
     assert back == [row for row in rows if row["lang"] == "Go"]
+
+
+def test_push_errors(local_hub, tmp_path, capsys):
+    repo_id = local_hub.repo_id("never-created")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert "no records to push" in error_of(capsys, ["push", str(empty), repo_id, "--cache-dir", str(tmp_path / "c")])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{oops\n")
+    assert "cannot read" in error_of(capsys, ["push", str(bad), repo_id, "--cache-dir", str(tmp_path / "c")])
+    assert "input not found" in error_of(capsys, ["push", str(tmp_path / "nothing"), repo_id])
