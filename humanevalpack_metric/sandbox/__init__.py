@@ -82,6 +82,12 @@ work dir) and ``LANG=C.UTF-8`` -- e.g. ``RUSTUP_HOME``/``CARGO_HOME`` for rustup
 point writable caches (``GOCACHE``, ``npm_config_cache``) into the work dir, since binds are
 read-only.
 
+Modules: ``runner`` (:class:`Sandbox`: choosing the isolation, running a command), ``bwrap``
+(its command lines), ``launch`` (rlimits, and starting a run without forking the caller),
+``slots`` (slot uids, their locks, the uid sweep), ``cgroups``, ``watch`` (the I/O loop of a
+run), ``killer`` (ending a run and proving it is gone), ``workdirs``, ``procfs``, ``limits``
+(:class:`Limits`, :class:`RunResult`) and ``errors``.
+
 Not covered: no seccomp filter (the kernel's full syscall surface is reachable, including
 unprivileged user namespaces inside a privileged-bwrap sandbox); cgroup v2 is not used; the
 disk limit is polled (a fast writer can exceed it by what it writes in ``Watch.POLL``

@@ -132,6 +132,7 @@ class Cgroups:
 
     @staticmethod
     def _set_memory(group: Path, limit: int | None) -> None:
+        """Limit the group's memory, and memory plus swap alike (where swap is accounted)."""
         value = "-1" if limit is None else str(limit)
         memsw = group / "memory.memsw.limit_in_bytes"
         with contextlib.suppress(OSError):
@@ -142,6 +143,7 @@ class Cgroups:
 
     @staticmethod
     def _ooms(group: Path) -> int:
+        """The group's ``oom_kill`` counter."""
         try:
             for line in (group / "memory.oom_control").read_text().splitlines():
                 if line.startswith("oom_kill "):
@@ -151,6 +153,7 @@ class Cgroups:
         return 0
 
     def oom_kills(self, name: str) -> int:
+        """How many processes the OOM killer has killed in group ``name`` so far."""
         return self._ooms(self.roots["memory"] / name) if "memory" in self.roots else 0
 
     def cpu_seconds(self, name: str) -> float | None:
@@ -182,8 +185,9 @@ class Cgroups:
         return emptied
 
     def remove(self, name: str) -> None:
+        """Remove group ``name`` (once its tasks are gone; they leave it asynchronously)."""
         for root in self.roots.values():
-            for pause in _backoff(1.0):  # killed tasks leave the group asynchronously
+            for pause in _backoff(1.0):
                 try:
                     (root / name).rmdir()
                     break
@@ -193,6 +197,7 @@ class Cgroups:
                     time.sleep(pause)
 
     def cleanup(self) -> None:
+        """At exit: remove our groups and our ``octopack-<pid>`` directories."""
         for root in self.roots.values():
             for group in root.glob("*/"):
                 with contextlib.suppress(OSError):

@@ -88,6 +88,7 @@ class Sandbox:
                 self._warn_fallback(reason)
         else:
             self._warn_fallback("mode='rlimit' requested")
+        # start runs by exec'ing through prlimit (and setpriv), not a preexec_fn: see launch.py
         self._launch_by_exec = bool(self.prlimit) and (self.mode == "bwrap" or bool(self.setpriv))
         self._slots = SlotPool(uid_base, slots, lock_dir, self.setpriv) if self.uid_slots else None
         if self._slots:
@@ -124,7 +125,8 @@ class Sandbox:
 
     # -- description ---------------------------------------------------------------------------
     def isolation(self) -> dict:
-        """Machine-readable summary of the isolation in effect (for logs and the metric card)."""
+        """Machine-readable summary of the isolation in effect (for logs and the metric card);
+        ``cpu_time`` says how :attr:`RunResult.cpu_time` is measured (None: it is not)."""
         return {
             "mode": self.mode,
             "namespaces": self.mode == "bwrap",
@@ -231,9 +233,9 @@ class Sandbox:
             groups, ooms = self._cgroups.prepare(group, limits, _OWN_TASKS) if self._cgroups else ({}, 0)
             guards = self._guards(limits, workdir, group, ooms)
             info, info_w = os.pipe() if self.mode == "bwrap" else (None, None)
-            cmd, setup = self._command(argv, workdir, env, uid, limits, timeout, info_w)
             start = time.monotonic()
             try:
+                cmd, setup = self._command(argv, workdir, env, uid, limits, timeout, info_w)
                 with self._cgroups.hosting(groups) if groups else contextlib.nullcontext():
                     proc = subprocess.Popen(
                         cmd,

@@ -1,8 +1,9 @@
 """The I/O loop of one run: feeds stdin, keeps capped output, enforces the wall-clock timeout
 and the polled limits (disk use, OOM kills), and reaps the run's first process.
 
-It waits on events (a pidfd for the exit, the pipes, bwrap's info pipe), not on fixed sleeps;
-only the polled limits wake it every ``Watch.POLL`` seconds.
+It waits on events (a pidfd for the exit, the pipes, bwrap's info pipe), not on fixed sleeps:
+only the polled limits wake it, every ``Watch.POLL`` seconds (and, on kernels without pidfds,
+a 20 ms poll for the exit).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import selectors
 import signal
+import subprocess
 import time
 
 from .killer import Killer
@@ -24,13 +26,16 @@ KILL_FACTOR = 16  # stop draining (and kill) once a stream produced this many ti
 
 
 class Watch:
-    """The I/O loop of one run: feeds stdin, caps output, enforces wall time and disk use."""
+    """Watches one started run (``proc``) until it is over; ``killer`` ends it.
+
+    ``guards`` are the polled checks, each returning the name of a hit limit or None; ``info``
+    is bwrap's info pipe, whose init pid goes to the killer."""
 
     POLL = 0.2  # seconds between guard checks (disk use, OOM kills)
     DRAIN_GRACE = 1.0  # after the program ended, read what is left in the pipes for this long
 
-    def __init__(self, proc, stdin, limits: Limits, timeout: float, start: float, guards: list,
-                 killer: Killer, info: int | None = None):
+    def __init__(self, proc: subprocess.Popen, stdin: bytes | None, limits: Limits, timeout: float,
+                 start: float, guards: list, killer: Killer, info: int | None = None):
         self.proc, self.limits, self.guards, self.killer = proc, limits, guards, killer
         self.info = info  # bwrap's --info-fd pipe: the host pid of the namespace's init
         self.info_text = bytearray()
@@ -46,6 +51,7 @@ class Watch:
         self.rusage = None
 
     def text(self, which: int) -> str:
+        """What was kept of stdout (1) or stderr (2)."""
         return bytes(self.kept[which]).decode("utf-8", "replace")
 
     def _stop(self, limit: str | None) -> None:

@@ -323,6 +323,40 @@ def test_limits_without_prlimit(sandbox, workdir, monkeypatch):
     assert (60000 <= int(uid) < 60064) if sandbox.uid_slots else int(uid) == os.geteuid()
 
 
+def test_bwrap_run_ends_with_its_namespace(bwrap_sandbox, monkeypatch, marker):
+    """The fast path: a bwrap run is over once its PID namespace's init has exited -- no uid
+    sweep (a helper process plus a /proc scan) and no sleeping -- and nothing survives it."""
+    from humanevalpack_metric.sandbox import killer
+
+    with bwrap_sandbox.workdir() as wd:
+        bwrap_sandbox.run(["true"], wd, timeout=10, slot=11)  # a slot's first use sweeps it
+        calls = []
+        real_sleep = time.sleep
+        monkeypatch.setattr(killer, "kill_uid", lambda *args, **kwargs: calls.append(args) or True)
+        monkeypatch.setattr(time, "sleep", lambda seconds: calls.append(seconds) or real_sleep(seconds))
+        res = bwrap_sandbox.run(["sh", "-c", f"(trap '' TERM HUP; sleep 1000; : {marker}) & echo ok"],
+                                wd, timeout=10, slot=11)
+    assert res.returncode == 0 and res.stdout == "ok\n", res
+    assert calls == []
+    assert_nothing_left(bwrap_sandbox, marker, slot=11)
+
+
+def test_uid_sweep_helper_checks_its_uid(monkeypatch):
+    """``kill -9 -1`` must only ever run as the slot uid: the helper checks its own uid first,
+    and root is refused outright."""
+    if not IS_ROOT:
+        pytest.skip("slot uids need root")
+    from humanevalpack_metric.sandbox import slots
+
+    with pytest.raises(ValueError):
+        slots.kill_uid(0)
+    # the helper runs as 60012 but is told to expect 600121: it must refuse, not kill
+    monkeypatch.setattr(slots, "_KILL_ALL", slots._KILL_ALL.replace("{uid}", "{uid}1"))
+    for setpriv in (shutil.which("setpriv"), None):
+        with pytest.raises(sandbox_module.SandboxError, match="kill helper"):
+            slots.kill_uid(60012, setpriv=setpriv)
+
+
 # -- processes, memory, disk, output -------------------------------------------------------------
 @pytest.mark.slow
 def test_fork_bomb_is_contained(sandbox, workdir, marker):
