@@ -249,11 +249,26 @@ def check_repositories(repositories: Sequence[str]) -> None:
             raise CliError(str(error)) from error
 
 
+def prepare_output(output: str, overwrite: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output whose ``data/`` already holds files (stale languages would survive a re-run)
+    unless ``overwrite``, which removes that ``data/`` directory only; never when inputs live there."""
+    data = Path(output).resolve() / "data"
+    if any(data in Path(path).resolve().parents for path in inputs):
+        raise CliError(f"input files lie inside the output directory {data}; choose another --output")
+    if data.exists() and any(path.is_file() for path in data.rglob("*")):
+        if not overwrite:
+            raise CliError(f"{data} already exists; pass --overwrite to replace it")
+        import shutil
+
+        shutil.rmtree(data)
+
+
 def command_mine(args: argparse.Namespace) -> int:
     """Mine repositories with the builder and write per-language files plus drop counts."""
     from commitpack_dataset.builders import ALL_LANGUAGES_CONFIG, CommitPack, CommitPackFT, drop_table
 
     check_repositories(args.repositories)
+    prepare_output(args.output, args.overwrite)
     languages = resolve_languages(args.languages)
     builder_class = CommitPackFT if args.ft else CommitPack
     with contextlib.ExitStack() as stack:
@@ -281,9 +296,10 @@ def command_filter(args: argparse.Namespace) -> int:
     from commitpack_dataset.filters import commitpackft_pipeline
 
     tokenizer = None if args.tokenizer in ("", "estimate") else args.tokenizer
+    files = input_files(args.inputs)
+    prepare_output(args.output, args.overwrite, files)
     pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=tokenizer,
                                      min_tokens=args.min_tokens, max_tokens=args.max_tokens)
-    files = input_files(args.inputs)
     rows = write_by_language(Path(args.output), pipeline(record for path in files for record in read_records(path)),
                              args.format)
     write_json(Path(args.output) / DROP_COUNTS_FILE, {"kept": pipeline.kept, "rows_per_config": rows,
@@ -395,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("repositories", nargs="+", help="local repository paths or clone URLs")
     mine.add_argument("-o", "--output", required=True, help="output directory (data/<lang>/data.<format>)")
     mine.add_argument("--format", choices=FORMATS, default="jsonl")
+    mine.add_argument("--overwrite", action="store_true", help="replace an existing OUT/data directory")
     mine.add_argument("--languages", nargs="+", help="display or config names (default: every language)")
     mine.add_argument("--ft", action="store_true", help="apply the CommitPackFT rules too")
     mine.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer for --ft, or 'estimate'")
@@ -408,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     filt.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
     filt.add_argument("-o", "--output", required=True)
     filt.add_argument("--format", choices=FORMATS, default="jsonl")
+    filt.add_argument("--overwrite", action="store_true", help="replace an existing OUT/data directory")
     filt.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer name/path, or 'estimate'")
     filt.add_argument("--min-tokens", type=int, default=50)
     filt.add_argument("--max-tokens", type=int, default=768)

@@ -162,3 +162,13 @@ def test_push_errors(local_hub, tmp_path, capsys):
     bad.write_text("{oops\n")
     assert "cannot read" in error_of(capsys, ["push", str(bad), repo_id, "--cache-dir", str(tmp_path / "c")])
     assert "input not found" in error_of(capsys, ["push", str(tmp_path / "nothing"), repo_id])
+
+
+def test_existing_output_needs_overwrite(repository, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["mine", str(repository.path), "-o", str(out), "--languages", "go"]) == 0
+    assert "--overwrite" in error_of(capsys, ["mine", str(repository.path), "-o", str(out), "--languages", "python"])
+    assert main(["mine", str(repository.path), "-o", str(out), "--languages", "python", "--overwrite"]) == 0
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["python"]  # no stale go/
+    message = error_of(capsys, ["filter", str(out / "data"), "-o", str(out), "--overwrite"])
+    assert "inside the output directory" in message and (out / "data" / "python" / "data.jsonl").exists()
