@@ -7,6 +7,10 @@ Instantiate directly (datasets 5.x has no loading scripts)::
     dataset = builder.as_dataset("train")
     print(builder.drop_statistics())           # reasons of every skipped commit, all shards
 
+Or read the released files of one language (A.4 layout ``data/<config>/*.jsonl``, local or on the
+Hub) as the same configs: ``CommitPackFT(config_name="python", source="published",
+data_dir="hf://datasets/bigcode/commitpackft")`` (see ``published.py``).
+
 Each shard writes its drop counts to ``<dataset dir>/drop_counts/<shard>.json`` (kept with the
 prepared data, so they are readable from the cache later); ``drop_statistics()`` sums them and a
 table is logged after preparation. ``builder.drop_counts`` holds the counts of the shards that ran
