@@ -309,10 +309,11 @@ def command_filter(args: argparse.Namespace) -> int:
 
 
 def load_drop_counts(paths: Sequence[str]) -> Counter:
-    """Sum the ``drop_counts`` of drop-count JSON files (ours, or a builder's shard files)."""
+    """Sum the ``drop_counts`` of drop-count JSON files: ours, a builder's shard files, or directories
+    of them (e.g. ``<builder cache>/drop_counts``)."""
     total: Counter = Counter()
-    for raw in paths:
-        path = Path(raw)
+    expanded = [p for raw in paths for p in (sorted(Path(raw).glob("*.json")) if Path(raw).is_dir() else [Path(raw)])]
+    for path in expanded:
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
             total.update({str(k): int(v) for k, v in payload["drop_counts"].items()})
@@ -433,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     filt.set_defaults(handler=command_filter)
 
     stats = commands.add_parser("stats", help="drop statistics as a table and a bar chart")
-    stats.add_argument("drop_counts", nargs="+", help="drop_counts.json files (summed)")
+    stats.add_argument("drop_counts", nargs="+", help="drop_counts.json files or directories of them (summed)")
     stats.add_argument("--png", help="write a bar chart PNG here")
     stats.set_defaults(handler=command_stats)
 

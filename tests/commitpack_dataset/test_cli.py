@@ -172,3 +172,15 @@ def test_existing_output_needs_overwrite(repository, tmp_path, capsys):
     assert sorted(p.name for p in (out / "data").iterdir()) == ["python"]  # no stale go/
     message = error_of(capsys, ["filter", str(out / "data"), "-o", str(out), "--overwrite"])
     assert "inside the output directory" in message and (out / "data" / "python" / "data.jsonl").exists()
+
+
+def test_stats_reads_a_builder_drop_counts_directory(repository, tmp_path, capsys):
+    from commitpack_dataset.builders import CommitPack
+
+    builder = CommitPack(cache_dir=str(tmp_path / "cache"), config_name="all", repositories=(str(repository.path),))
+    builder.download_and_prepare()
+    directory = next((tmp_path / "cache").rglob("drop_counts"))
+    capsys.readouterr()
+    assert main(["stats", str(directory), "--png", str(tmp_path / "d.png")]) == 0
+    assert "multiple_modified_files" in capsys.readouterr().out
+    assert (tmp_path / "d.png").read_bytes()[:8] == PNG_MAGIC
