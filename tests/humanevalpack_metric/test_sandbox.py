@@ -428,8 +428,6 @@ def test_memory_bomb_with_default_limits_keeps_the_machine_responsive(sandbox, w
 
 
 def test_cgroup_memory_limit_kills_whole_run(sandbox, workdir, marker):
-    if "memory" not in sandbox.isolation()["cgroups"]:
-        pytest.skip("no writable memory cgroup")
     code = f"""
         import os
         for _ in range(3):
@@ -438,7 +436,10 @@ def test_cgroup_memory_limit_kills_whole_run(sandbox, workdir, marker):
         import time; time.sleep(5)  # {marker}
     """
     res = sandbox.run(py(code), workdir, timeout=20, limits=Limits(memory=256 * MiB))
-    assert res.limit == "memory" and res.returncode != 0
+    if "memory" in sandbox.isolation()["cgroups"]:
+        assert res.limit == "memory" and res.returncode != 0
+    else:  # documented: without a memory cgroup only per-process limits bound a run
+        assert res.limit is None and res.returncode == 0
     assert_nothing_left(sandbox, marker)
 
 
