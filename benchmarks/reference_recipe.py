@@ -272,9 +272,8 @@ class ReferenceRecipe:
     def _warm_rust(self) -> None:
         shim = _rand_shim()
         if shim is None:
-            # TODO: ship the rand-0.4 API shim (humanevalpack_metric/toolchains/rust/) first.
             raise BaselineUnavailable("rust: the rand-0.4 API shim crate is missing under "
-                                      "humanevalpack_metric/toolchains/rust/")
+                                      "humanevalpack_metric/assets/rust/")
         for tool in ("cargo", "rustc"):
             if not shutil.which(tool):
                 raise BaselineUnavailable(f"rust: `{tool}` not found on PATH")
@@ -466,7 +465,7 @@ def _real_go_binary() -> str:
 
 def _rand_shim() -> Path | None:
     """The rand-0.4 API shim crate shipped with the Rust language module, if present."""
-    root = Path(humanevalpack_metric.__file__).parent / "toolchains" / "rust"
+    root = Path(humanevalpack_metric.__file__).parent / "assets" / "rust"
     for manifest in sorted(root.glob("*/Cargo.toml")):
         if 'name = "rand"' in manifest.read_text(encoding="utf-8"):
             return manifest.parent.resolve()

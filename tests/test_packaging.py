@@ -27,6 +27,10 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     assert "commitpack_dataset/data/programming_languages.json" in names
     assert "humanevalpack_metric/README.md" in names  # the metric card
     assert "humanevalpack_metric/humanevalpack_metric.py" in names  # evaluate.load target
+    assert "humanevalpack_metric/assets/java/CompileServer.java" in names
+    assert "humanevalpack_metric/assets/rust/rand04/Cargo.toml" in names
+    assert "commitpack_dataset/data/imperative_verbs.txt" in names
+    assert "octo_trainer/recipes/magicoder/qlora.yaml" in names
     assert not any(name.startswith("tests/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

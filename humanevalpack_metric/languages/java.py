@@ -9,7 +9,7 @@ test driver) to ``Main.java``, compiles it with ``javac Main.java`` (5 s timeout
 
 Speed: the reference pays two JVM start-ups per program, and javac's is the expensive one
 (about 1.1 s cold). Here each worker thread keeps a long-lived compile server
-(``toolchains/java/CompileServer.java``, built by :meth:`Java.prepare`) that compiles with the
+(``assets/java/CompileServer.java``, built by :meth:`Java.prepare`) that compiles with the
 in-process ``javax.tools`` compiler, warm after a few programs (about 0.05 s per compile). It
 runs inside the sandbox like everything else, receives the source over a Unix socket in its own
 work directory, and sends the class files back; the program then runs in a fresh sandboxed
@@ -40,7 +40,7 @@ from .base import Language, Tool, sandbox_hidden
 log = logging.getLogger(__name__)
 
 TASKS = ("fixtests", "fixdocs", "explainsynthesize", "synthesize")
-SERVER_SOURCE = Path(__file__).resolve().parent.parent / "toolchains" / "java"
+SERVER_SOURCE = Path(__file__).resolve().parent.parent / "assets" / "java"
 JAVAC_OPTIONS = ("-proc:none", "-encoding", "UTF-8")
 _JDK_HINT = "install a JDK: `apt-get install openjdk-17-jdk-headless`"
 

@@ -16,7 +16,7 @@ crates with cargo (dev profile, like the reference): regex and md5 from crates.i
 reachable, otherwise from a vendored directory registry (``vendor_dir``, or
 ``$HUMANEVALPACK_CARGO_VENDOR``, or Debian's ``/usr/share/cargo/registry`` from
 ``apt-get install librust-regex-dev librust-md5-dev``), and ``rand`` from our own
-rand-0.4-API crate (``toolchains/rust/rand04``). Each program is then one sandboxed
+rand-0.4-API crate (``assets/rust/rand04``). Each program is then one sandboxed
 ``rustc --edition 2021 --test`` with ``--extern`` for the three crates, and a sandboxed run of
 the test binary. A compile error (including one only in the test module, which the reference
 reports from ``cargo test`` rather than ``cargo check``) is ``COMPILE_ERROR``.
@@ -51,7 +51,7 @@ from ._prepare import ensure_built, run_checked, tool_version, tree_digest
 from .base import Language, Tool, ToolchainMissing, sandbox_hidden
 
 TASKS = ("fixtests", "fixdocs", "explainsynthesize", "synthesize")
-SHIM_SOURCE = Path(__file__).resolve().parent.parent / "toolchains" / "rust" / "rand04"
+SHIM_SOURCE = Path(__file__).resolve().parent.parent / "assets" / "rust" / "rand04"
 DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
 CRATES = ("rand", "regex", "md5")
 SEED = "42"
