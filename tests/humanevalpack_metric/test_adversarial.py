@@ -49,6 +49,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import live_processes
+
 from humanevalpack_metric.evaluation import score_candidates
 from humanevalpack_metric.executor import Executor
 from humanevalpack_metric.languages import ToolchainMissing
@@ -234,22 +236,6 @@ def survivors(needle: str, patience: float = 5.0) -> list[tuple[int, bytes]]:
     deadline = time.monotonic() + patience
     while (found := live_processes(needle)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return found
-
-
-def live_processes(needle: str) -> list[tuple[int, bytes]]:
-    """Live (non-zombie) processes whose command line contains ``needle``."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
-            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if needle.encode() in cmdline and state != "Z":
-            found.append((int(name), cmdline[:200]))
     return found
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import live_processes
+
 from humanevalpack_metric import sandbox as sandbox_module
 from humanevalpack_metric.sandbox import (
     GiB,
@@ -93,18 +95,7 @@ def protected(sandbox: Sandbox) -> bool:
 
 def live_with(marker: str) -> list[int]:
     """Pids of live processes whose command line contains ``marker``."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
-            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != "Z":
-            found.append(int(name))
-    return found
+    return [pid for pid, _ in live_processes(marker)]
 
 
 def assert_nothing_left(sandbox: Sandbox, marker: str, slot: int | None = None) -> None:
