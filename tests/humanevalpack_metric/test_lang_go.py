@@ -13,6 +13,8 @@ from .language_runs import KINDS, prepared, run_all
 SETUP = 'package main\n\nimport (\n    "testing"\n    "github.com/stretchr/testify/assert"\n)\n'
 TEST = "func TestX(t *testing.T) {\n    assert.Equal(t, 1, X())\n}\n"
 PITFALLS = {"Go/10", "Go/32", "Go/38", "Go/50"}  # helpers missing from `declaration`
+# the canonical CheckDictCase depends on Go's randomised map order: fails ~1 run in 5
+MAP_ORDER_DEPENDENT = "Go/95"
 
 
 def problem(**fields) -> dict:
@@ -194,7 +196,9 @@ def test_all_solutions_built_from_the_declaration(go, humanevalpack_dir):
             for row in rows for kind in KINDS]
     run = run_all(go, jobs)
     print("\n" + run.summary("go faithful (declaration + solution)"))
-    assert run.unexpected() == sorted(
+    order_dependent = run.outcomes[(MAP_ORDER_DEPENDENT, "canonical_solution")]
+    assert order_dependent.passed or "TestCheckDictCase" in order_dependent.result
+    assert [item for item in run.unexpected() if item[0] != MAP_ORDER_DEPENDENT] == sorted(
         (tid, "canonical_solution", run.outcomes[(tid, "canonical_solution")].result[:200])
         for tid in PITFALLS)
     assert all(run.outcomes[(tid, "canonical_solution")].status is Status.COMPILE_ERROR
