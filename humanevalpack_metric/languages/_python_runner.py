@@ -189,8 +189,10 @@ def handle(request, scratch, sweep):
     os.close(verdict_w)
     os.close(out_w)
     try:
+        demote_after = request.get("demote_after")
+        demote_at = started + float(demote_after) if demote_after else None
         verdict, output, exit_status, killed = _watch(pid, verdict_r, out_r,
-                                                      started + timeout + GRACE)
+                                                      started + timeout + GRACE, demote_at)
     finally:
         os.close(verdict_r)
         os.close(out_r)
@@ -212,8 +214,20 @@ def handle(request, scratch, sweep):
     return response
 
 
-def _watch(pid, verdict_r, out_r, deadline):
-    """Collect the verdict line and capped output until the child exits or the deadline."""
+def _demote(pid):
+    """Idle CPU priority for the child's process group and its session's autogroup (the child
+    is a session leader): it keeps running, on the CPU nobody else wants."""
+    try:
+        os.setpriority(os.PRIO_PGRP, pid, 19)
+        with open(f"/proc/{pid}/autogroup", "w") as fh:
+            fh.write("19")
+    except OSError:
+        pass  # gone, or the kernel has no autogroups
+
+
+def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
+    """Collect the verdict line and capped output until the child exits or the deadline;
+    demote the child at ``demote_at``."""
     pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
     verdict_buf, output = bytearray(), bytearray()
     streams = {verdict_r: (verdict_buf, 4 * DETAIL_CAP), out_r: (output, OUTPUT_CAP)}
@@ -225,8 +239,13 @@ def _watch(pid, verdict_r, out_r, deadline):
                 os.killpg(pid, signal.SIGKILL)
                 killed = True
                 break
+            if demote_at is not None and time.monotonic() >= demote_at:
+                _demote(pid)
+                demote_at = None
             watched = list(streams) + ([pidfd] if pidfd is not None else [])
             poll = remaining if pidfd is not None else min(remaining, 0.005)
+            if demote_at is not None:
+                poll = max(0.0, min(poll, demote_at - time.monotonic()))
             ready, _, _ = select.select(watched, [], [], poll)
             for fd in ready:
                 if fd in streams and not _read_into(*streams[fd], fd):

@@ -134,12 +134,12 @@ class Python(Language):
 
     def _run_cold(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> dict:
         """One sandboxed interpreter for this program."""
-        request = json.dumps({"program": program, "timeout": timeout}) + "\n"
+        request = _request(program, timeout, sandbox)
         wall = timeout + GRACE + COLD_SLACK
         result = sandbox.run(
             self._runner_argv(sandbox, "once"), workdir, timeout=wall,
             limits=Limits(cpu_seconds=wall, output=RUNNER_OUTPUT), env=RUNNER_ENV,
-            stdin=request.encode("utf-8", "surrogatepass"),
+            stdin=request,
         )
         for line in reversed(result.stdout.splitlines()):
             try:
@@ -192,6 +192,16 @@ class Python(Language):
         with self._lock:
             self._zygotes.discard(zygote)
         zygote.close()
+
+
+def _request(program: str, timeout: float, sandbox: Sandbox) -> bytes:
+    """One runner request line. The runner demotes the program's process to idle CPU priority
+    after the share of its timeout the sandbox demotes its own runs at (Sandbox.demote_fraction):
+    the zygote hosts many programs, so the sandbox cannot do it for one of them."""
+    request = {"program": program, "timeout": timeout}
+    if sandbox.demote_fraction:
+        request["demote_after"] = timeout * sandbox.demote_fraction
+    return (json.dumps(request) + "\n").encode("utf-8", "surrogatepass")
 
 
 def _close_all(zygotes: set, lock: threading.Lock) -> None:
@@ -271,8 +281,7 @@ class _Zygote:
         """The zygote's response for one program; None if it died or hung."""
         self.runs += 1
         deadline = time.monotonic() + timeout + GRACE + RESPONSE_SLACK
-        request = (json.dumps({"program": program, "timeout": timeout}) + "\n").encode(
-            "utf-8", "surrogatepass")
+        request = _request(program, timeout, self.sandbox)
         try:
             _write_all(self._req, request, deadline)
             line = self._read_line(deadline)

@@ -30,6 +30,9 @@ Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what 
   with ``limit="memory"``. A ``cpuacct`` group, where writable, measures ``RunResult.cpu_time``.
   The spawning thread joins the groups (v1 moves single threads) while it starts the run, so
   the run starts inside them.
+* **Demotion** (every mode): a run still going after half its timeout (``demote_fraction``)
+  drops to nice 19, its session's autogroup too, so a program looping until its wall-clock
+  timeout takes only the CPU nobody else wants; its deadline does not change.
 * **Fallback** (``mode="rlimit"``, loud warning): no namespaces (host network and files visible
   subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a
   best-effort scan of ``/proc`` for an environment marker to kill escaped processes (a program

@@ -16,7 +16,8 @@ import subprocess
 import time
 
 from .cgroups import Cgroups
-from .procfs import parent_pid, processes
+from .priority import demote
+from .procfs import descendants, parent_pid, processes, uid_processes
 from .slots import kill_uid
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,17 @@ class Killer:
             self.init = pidfd
         else:
             os.close(pidfd)
+
+    def running(self) -> list[int]:
+        """The run's live processes: its slot uid's, else everything below the started process
+        (in bwrap mode that is the whole PID namespace)."""
+        if self.uid is not None:
+            return uid_processes(self.uid)
+        return descendants(self.proc.pid) if self.proc is not None else []
+
+    def demote(self) -> int:
+        """Drop the run's processes to idle CPU priority (see priority.py); how many."""
+        return demote(self.running())
 
     def everything(self, final: bool = False) -> None:
         """Kill the run's processes and, if ``final``, make sure they are gone.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Callable
+from collections import defaultdict
+from typing import Callable, Iterator
 
 
-def processes(match: Callable[[int, bytes], bool]) -> list[int]:
-    """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
-    found = []
+def _live() -> Iterator[tuple[int, bytes]]:
+    """``(pid, /proc/<pid>/status text)`` of every live (non-zombie) process."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -17,8 +18,28 @@ def processes(match: Callable[[int, bytes], bool]) -> list[int]:
                 status = fh.read()
         except OSError:
             continue
-        if b"\nState:\tZ" not in status and match(int(name), status):
-            found.append(int(name))
+        if b"\nState:\tZ" not in status:
+            yield int(name), status
+
+
+def processes(match: Callable[[int, bytes], bool]) -> list[int]:
+    """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
+    return [pid for pid, status in _live() if match(pid, status)]
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` (if alive) and every live process below it."""
+    children: dict[int, list[int]] = defaultdict(list)
+    alive = set()
+    for pid, status in _live():
+        alive.add(pid)
+        with contextlib.suppress(IndexError, ValueError):
+            children[int(status.split(b"\nPPid:\t", 1)[1].split(b"\n", 1)[0])].append(pid)
+    found, todo = [], [root] if root in alive else []
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
     return found
 
 

@@ -44,7 +44,9 @@ class Sandbox:
     ``"rlimit"`` (the fallback, with a warning). ``uid_slots``: run as per-slot uids (default:
     when root). ``slots``: how many slot uids ``uid_base .. uid_base+slots-1`` exist.
     ``cgroups``: use writable cgroups (default: when available). ``hidden``: extra host
-    directories to cover with an empty tmpfs.
+    directories to cover with an empty tmpfs. ``demote_fraction``: a run still going after this
+    share of its timeout drops to idle CPU priority (priority.py) so that a program looping
+    until its timeout cannot slow down the others; it keeps its deadline. None: never.
     """
 
     HIDDEN = ("/root", "/home", "/run", "/tmp", "/var/tmp")
@@ -60,9 +62,13 @@ class Sandbox:
         cgroups: bool | None = None,
         hidden: Sequence[str] = (),
         lock_dir: str = LOCK_DIR,
+        demote_fraction: float | None = 0.5,
     ):
         if mode not in ("auto", "bwrap", "rlimit"):
             raise ValueError(f"unknown sandbox mode {mode!r}: use 'auto', 'bwrap' or 'rlimit'")
+        if demote_fraction is not None and not 0 < demote_fraction <= 1:
+            raise ValueError(f"demote_fraction must be in (0, 1] or None, got {demote_fraction}")
+        self.demote_fraction = demote_fraction
         self.ro_binds = [os.path.abspath(p) for p in ro_binds]
         self.hidden = tuple(h for h in (*self.HIDDEN, *hidden) if os.path.isdir(h))
         self.root = os.geteuid() == 0
@@ -256,7 +262,8 @@ class Sandbox:
                 if info_w is not None:
                     os.close(info_w)
             kill.proc = proc
-            watch = Watch(proc, stdin, limits, timeout, start, guards, kill, info)
+            demote_at = start + timeout * self.demote_fraction if self.demote_fraction else None
+            watch = Watch(proc, stdin, limits, timeout, start, guards, kill, info, demote_at)
             info = None  # the watch closes it
             try:
                 watch.loop()
@@ -313,6 +320,7 @@ class Sandbox:
             truncated=watch.truncated,
             limit=limit,
             cpu_time=cpu,
+            demoted=watch.demoted,
         )
 
 

@@ -34,12 +34,17 @@ class Watch:
     POLL = 0.2  # seconds between guard checks (disk use, OOM kills)
     DRAIN_GRACE = 1.0  # after the program ended, read what is left in the pipes for this long
 
+    DEMOTE_EVERY = 1.0  # a demoted run is demoted again this often (new sessions, new processes)
+
     def __init__(self, proc: subprocess.Popen, stdin: bytes | None, limits: Limits, timeout: float,
-                 start: float, guards: list, killer: Killer, info: int | None = None):
+                 start: float, guards: list, killer: Killer, info: int | None = None,
+                 demote_at: float | None = None):
         self.proc, self.limits, self.guards, self.killer = proc, limits, guards, killer
         self.info = info  # bwrap's --info-fd pipe: the host pid of the namespace's init
         self.info_text = bytearray()
         self.deadline = start + timeout
+        self.demote_at = demote_at  # when to drop the run to idle CPU priority (None: never)
+        self.demoted = False
         self.stdin = memoryview(stdin) if stdin is not None else None
         self.kept = {1: bytearray(), 2: bytearray()}
         self.seen = {1: 0, 2: 0}
@@ -96,6 +101,9 @@ class Watch:
                     if hit:
                         self._stop(hit)
                         continue
+                    if self.demote_at is not None and now >= self.demote_at:
+                        self.demoted = self.killer.demote() > 0 or self.demoted
+                        self.demote_at = now + self.DEMOTE_EVERY
                     next_poll = now + self.POLL
                 wake = self.drain_until if self.drain_until is not None else min(self.deadline, next_poll)
                 if pidfd is None:

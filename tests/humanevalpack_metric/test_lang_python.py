@@ -105,6 +105,17 @@ def test_timeouts_are_their_own_status(python):
     assert 0.9 < outcome.duration < 5
 
 
+def test_a_program_running_past_half_its_timeout_is_demoted(python):
+    """The runner drops a program to idle CPU priority at half its timeout (the sandbox's
+    demote_fraction); before that it runs at normal priority."""
+    checks = ("import os, time\n"
+              "assert os.getpriority(os.PRIO_PROCESS, 0) == 0\n"
+              "time.sleep(1.3)\n"
+              "assert os.getpriority(os.PRIO_PROCESS, 0) == 19\n")
+    assert python.run(checks, timeout=2.0).passed
+    assert python.run(checks, timeout=4.0).status is Status.FAILED  # not yet demoted at 1.3 s
+
+
 def test_every_program_gets_a_fresh_directory(python):
     assert python.run("open('leak.txt', 'w').write('x')").passed
     assert python.run("import os\nassert not os.path.exists('leak.txt')").passed

@@ -646,3 +646,43 @@ def test_unprivileged_caller_gets_bwrap():
     assert out["bwrap"] == {**common, "ppid": True, "bomb_s": out["bwrap"]["bomb_s"]}
     assert out["bwrap"]["bomb_s"] < 6
     assert live_with(marker) == []
+
+
+# -- demotion ----------------------------------------------------------------------------------
+SPIN = """
+    import os, time
+    os.sched_setaffinity(0, {{{cpu}}})  # both runs on one CPU: they compete for it
+    start = time.monotonic()
+    counts = [0, 0]
+    while (now := time.monotonic() - start) < {seconds}:
+        if now < 1.5:
+            counts[0] += 1
+        elif now > 2.5:
+            counts[1] += 1
+    print(os.getpriority(os.PRIO_PROCESS, 0), counts[0] / 1.5, counts[1] / ({seconds} - 2.5))
+"""
+
+
+def test_a_run_past_its_demotion_point_yields_the_cpu(sandbox):
+    """Two loops share one CPU; the run whose timeout is short is demoted at 2 s (a quarter of
+    8 s) and from then on gets a small share, the other keeps running at full priority."""
+    demoting = Sandbox(ro_binds=PYTHON_BINDS, mode=sandbox.mode, cgroups=sandbox._cgroups is not None,
+                       demote_fraction=0.25)
+    cpu = min(os.sched_getaffinity(0))
+
+    def spin(seconds: float, timeout: float, slot: int):
+        with demoting.workdir() as wd:
+            return demoting.run(py(SPIN.format(cpu=cpu, seconds=seconds)), wd, timeout=timeout,
+                                slot=slot)
+
+    with ThreadPoolExecutor(2) as pool:
+        short = pool.submit(spin, 4.0, 8.0, 5)
+        long = pool.submit(spin, 4.5, 60.0, 6)
+        demoted, kept = short.result(), long.result()
+    nice, before, after = map(float, demoted.stdout.split())
+    assert demoted.returncode == 0 and demoted.demoted and nice == 19
+    assert after < 0.3 * before, demoted.stdout
+    kept_nice, _, kept_after = map(float, kept.stdout.split())
+    assert not kept.demoted and kept_nice == 0 and kept_after > 3 * after, (kept.stdout, after)
+    with pytest.raises(ValueError, match="demote_fraction"):
+        Sandbox(mode=sandbox.mode, demote_fraction=0)
