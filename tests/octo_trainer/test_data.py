@@ -9,6 +9,7 @@ import pytest
 
 from octo_trainer.data import DataArguments, DataSource, build_dataset
 from octo_trainer.formats import get_format
+from tests.commitpack_dataset.gitrepo import GitRepo
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> str:
@@ -91,3 +92,150 @@ def test_invalid_data_arguments_are_refused(tmp_path: Path):
                 response_column="output",
             )
         )
+
+
+# --- builder sources: this project's CommitPackFT builder on a real git repository ---
+
+MODULES = ("geometry", "money", "clock")  # stems never used in a subject (B.1-6 would drop it)
+VERBS = ("Adjust", "Increase", "Tweak", "Change", "Fix", "Improve", "Use", "Modify", "Set",
+         "Update")
+KEPT_COMMITS = 30
+
+
+def module_source(module: str, n: int) -> str:
+    return (
+        f'"""Helpers for the {module} package."""\n\nSCALE = {n}\n\n\n'
+        f"def scaled_{module}(value):\n"
+        f"    return value * SCALE + {n % 7}\n"
+    )
+
+
+def commit_subject(n: int) -> str:
+    return f"{VERBS[n % len(VERBS)]} the scale factor to {n} for callers"
+
+
+def make_commit_repository(path: Path):
+    """A git repository with ``KEPT_COMMITS`` single-file Python commits that pass every
+    CommitPackFT rule, interleaved with commits that the builder drops; returns the GitRepo.
+
+    Commit ``n`` (1-based) sets ``pkg/<MODULES[n % 3]>.py`` to ``module_source(module, n)``.
+    """
+    repo = GitRepo(path)
+    repo.commit("Create the package skeleton", {  # a root commit: dropped
+        f"pkg/{module}.py": module_source(module, 0) for module in MODULES
+    } | {"notes.txt": "notes\n"})
+    for n in range(1, KEPT_COMMITS + 1):
+        module = MODULES[n % len(MODULES)]
+        repo.commit(commit_subject(n), {f"pkg/{module}.py": module_source(module, n)})
+        if n % 8 == 0:  # dropped: a commit of two files, a commit of a non-Python file
+            repo.commit("Change both helpers at once for speed",
+                        {f"pkg/{m}.py": module_source(m, 100 + n) for m in MODULES[:2]})
+            repo.commit("Write more notes for the next release", {"notes.txt": f"notes {n}\n"})
+    repo.commit("Scaling factors were wrong in the helpers",  # not imperative: dropped
+                {"pkg/clock.py": module_source("clock", 99)})
+    return repo
+
+
+def commitpackft_source(repo, tmp_path: Path, **changes) -> dict:
+    source = {
+        "builder": "commitpackft",
+        "name": "python",
+        "builder_kwargs": {"repositories": [str(repo.path)], "tokenizer": "estimate"},
+        "cache_dir": str(tmp_path / "builder-cache"),
+    }
+    source.update(changes)
+    return source
+
+
+@pytest.fixture(scope="module")
+def commit_repo(tmp_path_factory):
+    return make_commit_repository(tmp_path_factory.mktemp("commits") / "acme" / "tools")
+
+
+def test_commitpackft_builder_rows_take_octocoders_commit_form(commit_repo, tmp_path: Path):
+    from commitpack_dataset import CommitPackFT
+
+    args = DataArguments(datasets=[commitpackft_source(commit_repo, tmp_path)],
+                         prompt_format="octocoder", loss_on_prompt=True)
+    dataset = build_dataset(args)
+
+    reference = CommitPackFT(config_name="python", cache_dir=str(tmp_path / "reference"),
+                             repositories=(str(commit_repo.path),), tokenizer="estimate")
+    reference.download_and_prepare()
+    assert len(dataset) == reference.info.splits["train"].num_examples == KEPT_COMMITS
+
+    # commit 5 changed pkg/clock.py (5 % 3 == 2) from its state at commit 2: issue #9's form,
+    # "Question: {subject}\n{old_contents}\n\nAnswer: \n{new_contents}", cut after "Answer: "
+    old, new = module_source("clock", 2), module_source("clock", 5)
+    rows = {row["completion"]: row["prompt"] for row in dataset}
+    subject = "Improve the scale factor to 5 for callers"
+    assert rows["\n" + new] == f"Question: {subject}\n{old}\n\nAnswer: "
+    assert all(prompt.startswith("Question: ") and prompt.endswith("\n\nAnswer: ")
+               for prompt in rows.values())
+
+
+def test_builder_source_columns_templates_fraction_and_import_path(commit_repo, tmp_path: Path):
+    source = commitpackft_source(
+        commit_repo, tmp_path, builder="commitpack_dataset.builders.CommitPackFT",
+        columns={"instruction": "message", "response": "new_contents"},
+        instruction_template="Commit: {instruction}", response_template="{response}# end\n",
+        fraction=0.5,
+    )
+    dataset = build_dataset(DataArguments(datasets=[source], prompt_format="magicoder"))
+    assert len(dataset) == KEPT_COMMITS // 2
+    for row in dataset:
+        assert "@@ Instruction\nCommit: " in row["prompt"] and row["completion"].endswith("# end\n")
+        assert '"""Helpers' not in row["prompt"]  # no context: an import path brings no mapping
+
+
+def test_recipe_yaml_with_a_builder_source_parses(tmp_path: Path):
+    from octo_trainer.train import parse_args
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "datasets:\n"
+        "  - builder: commitpackft\n"
+        "    name: python\n"
+        "    builder_kwargs: {repositories: [repo], license_policy: drop-unknown}\n"
+        "prompt_format: octocoder\n"
+        "output_dir: out\nuse_cpu: true\n"
+    )
+    data, _, _ = parse_args(["--config", str(recipe)])
+    (source,) = data.datasets
+    assert (source.builder, source.name, source.path) == ("commitpackft", "python", None)
+    assert source.builder_kwargs == {"repositories": ["repo"], "license_policy": "drop-unknown"}
+    assert data.columns_for(source) == {"instruction": "subject", "context": "old_contents",
+                                        "response": "new_contents"}
+
+
+def test_bad_builder_sources_name_the_choices(commit_repo, tmp_path: Path):
+    with pytest.raises(ValueError, match="commitpack, commitpackft"):
+        DataSource(builder="commitpackf")
+    with pytest.raises(ValueError, match="exactly one of `path`"):
+        DataSource(path="x.jsonl", builder="commitpackft")
+    with pytest.raises(ValueError, match="exactly one of `path`"):
+        DataSource()
+    with pytest.raises(ValueError, match="apply to a `builder` source only"):
+        DataSource(path="x.jsonl", builder_kwargs={"repositories": ["r"]})
+    with pytest.raises(ValueError, match=r"response_template must contain '\{response\}'"):
+        DataSource(builder="commitpackft", response_template="\n")
+    with pytest.raises(ValueError, match=r"keys \['config_name'\].*builder_kwargs"):
+        DataArguments(datasets=[{"builder": "commitpackft", "config_name": "python"}])
+
+    def build(**changes):
+        source = commitpackft_source(commit_repo, tmp_path, **changes)
+        return build_dataset(DataArguments(datasets=[source]))
+
+    with pytest.raises(ValueError, match=r"unknown builder_kwargs \['repos', 'tokeniser'\].*"
+                                         r"repositories, languages, license_policy"):
+        build(builder_kwargs={"repos": ["x"], "tokeniser": "estimate"})
+    with pytest.raises(ValueError, match="set name, data_dir, data_files, cache_dir on the source"):
+        build(builder_kwargs={"cache_dir": "x"})
+    with pytest.raises(ValueError, match="no config 'pyhton'.*python"):
+        build(name="pyhton")
+    with pytest.raises(ValueError, match="license_policy must be one of"):
+        build(builder_kwargs={"repositories": [str(commit_repo.path)], "license_policy": "any"})
+    with pytest.raises(ValueError, match="'os.path' is not a datasets builder"):
+        build(builder="os.path")
+    with pytest.raises(ValueError, match="cannot import builder 'no_such_pkg.Builder'"):
+        build(builder="no_such_pkg.Builder")
