@@ -6,7 +6,9 @@ Synthesize generation would be (``prompt + solution``) and run:
 1. by :class:`humanevalpack_metric.executor.Executor` (sandboxed, all cores);
 2. by the reference recipe (``reference_recipe.py``: fresh process per program, the reference
    commands, workers and timeouts, no sandbox);
-3. by the same executor again: the cache-hit path a re-evaluation of duplicates takes.
+3. by the same executor again: the cache-hit path a re-evaluation of duplicates takes;
+4. all languages at once by a fresh executor (``Executor.run_many``: one pool, the longest
+   timeouts first), as ``humanevalpack-eval`` runs a file that holds several languages.
 
 It prints wall times and speed-ups per language, the programs whose verdicts differ, the
 solutions that do not behave as expected (canonical failing, buggy passing), and a Markdown
@@ -84,6 +86,7 @@ class LanguageFigures:
     disagreements: list = field(default_factory=list)
     ours_slowest: list = field(default_factory=list)
     baseline_slowest: list = field(default_factory=list)
+    first_outcomes: list = field(default_factory=list, repr=False)  # not saved
 
     @property
     def speedup(self) -> float | None:
@@ -94,7 +97,8 @@ class LanguageFigures:
         return _ratio(self.ours_seconds, self.rerun_seconds)
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "speedup": self.speedup, "rerun_speedup": self.rerun_speedup}
+        saved = {k: v for k, v in self.__dict__.items() if k != "first_outcomes"}
+        return {**saved, "speedup": self.speedup, "rerun_speedup": self.rerun_speedup}
 
 
 def _ratio(slow: float | None, fast: float | None) -> float | None:
@@ -152,6 +156,7 @@ def benchmark_language(language: str, cases: list[Case], executor: Executor,
     figures.ours_status = _status_counts(ours)
     figures.ours_unexpected = _unexpected(cases, ours)
     figures.ours_slowest = _slowest(cases, ours)
+    figures.first_outcomes = ours
 
     if recipe is None:
         figures.baseline_skipped = "--skip-baseline"
@@ -178,6 +183,31 @@ def benchmark_language(language: str, cases: list[Case], executor: Executor,
     return figures
 
 
+def combined(cases: dict[str, list[Case]], workers: int, progress: bool,
+             results: list[LanguageFigures]) -> dict:
+    """All languages through one fresh executor's :meth:`Executor.run_many` (one pool, the
+    longest timeouts first), as ``humanevalpack-eval`` runs a file holding several languages."""
+    with Executor(num_workers=workers, progress=progress) as executor:
+        start = time.monotonic()
+        for name in cases:
+            executor.language(name)
+        prepare = time.monotonic() - start
+        start = time.monotonic()
+        ran = executor.run_many({name: [case.program for case in cases[name]] for name in cases})
+        seconds = time.monotonic() - start
+    per_language = {r.language: r for r in results}
+    differing = []
+    for name, (outcomes, _) in ran.items():
+        again = {case.label: outcome for case, outcome in zip(cases[name], outcomes)}
+        first = dict(zip((case.label for case in cases[name]),
+                         per_language[name].first_outcomes))
+        differing += [f"{label}: {first[label].result[:80]} / {again[label].result[:80]}"
+                      for label in again if again[label].passed != first[label].passed]
+    return {"seconds": seconds, "prepare_seconds": prepare,
+            "language_seconds": {name: stats.wall_seconds for name, (_, stats) in ran.items()},
+            "differing_from_per_language_runs": differing}
+
+
 def rerun(language: str, cases: list[Case], executor: Executor, figures: LanguageFigures) -> None:
     """The same programs through the same executor: every one is a cache hit."""
     start = time.monotonic()
@@ -202,8 +232,10 @@ def _times(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}x"
 
 
-def totals(results: list[LanguageFigures]) -> dict:
-    """Summed times; the total speed-up counts only languages that have a baseline time."""
+def totals(results: list[LanguageFigures], together: dict | None = None) -> dict:
+    """Summed times; the total speed-up counts only languages that have a baseline time.
+    ``together``: the one-pool run of every language (:func:`combined`), compared with the
+    reference only when every language has a baseline."""
     compared = [r for r in results if r.baseline_seconds is not None]
     ours_compared = sum(r.ours_seconds for r in compared)
     baseline = sum(r.baseline_seconds for r in compared)
@@ -218,6 +250,9 @@ def totals(results: list[LanguageFigures]) -> dict:
         "rerun_seconds": rerun_total,
         "rerun_speedup": _ratio(ours, rerun_total),
         "disagreements": sum(len(r.disagreements) for r in results),
+        "one_pool_seconds": together["seconds"] if together else None,
+        "one_pool_speedup": (_ratio(baseline, together["seconds"])
+                             if together and compared and len(compared) == len(results) else None),
     }
 
 
@@ -234,6 +269,11 @@ def markdown_table(results: list[LanguageFigures], total: dict) -> str:
                  f"{_seconds(total['baseline_seconds'])} | {_times(total['speedup'])} | "
                  f"{_seconds(total['rerun_seconds'])} | {_times(total['rerun_speedup'])} | "
                  f"{total['disagreements']} |")
+    if total.get("one_pool_seconds") is not None:
+        lines.append(f"| **total, one pool** | {total['programs']} | "
+                     f"{_seconds(total['one_pool_seconds'])} | "
+                     f"{_seconds(total['baseline_seconds'])} | {_times(total['one_pool_speedup'])} "
+                     "| - | - | - |")
     return "\n".join(lines)
 
 
@@ -252,6 +292,10 @@ def print_report(results: list[LanguageFigures], total: dict, environment: dict)
     if total["baseline_seconds"] is not None:
         print(f"(total speed-up over the languages with a baseline: reference "
               f"{total['baseline_seconds']:.1f} s / octopack {total['ours_seconds_compared']:.1f} s)")
+    if total["one_pool_seconds"] is not None:
+        print(f"all languages in one pool (Executor.run_many, as humanevalpack-eval runs a file of "
+              f"several languages): {_seconds(total['one_pool_seconds'])}, "
+              f"{_times(total['one_pool_speedup'])} faster than the reference recipe")
 
     print("\n== Verdict agreement (pass/fail) ==")
     if total["baseline_seconds"] is None:
@@ -356,6 +400,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "always uses the reference worker counts")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR,
                         help=f"where the JSON and the chart go (default: {RESULTS_DIR})")
+    parser.add_argument("--no-one-pool", action="store_true",
+                        help="skip the extra run of every language in one executor pool")
     parser.add_argument("--yes", action="store_true",
                         help=f"allow executing code, same as {settings.ALLOW_CODE_EVAL}=1")
     return parser.parse_args(argv)
@@ -408,11 +454,20 @@ def main(argv=None) -> int:
                 environment["notes"] = recipe.notes
                 recipe.close()
 
-    total = totals(results)
+    together = None
+    if not args.no_one_pool and results:
+        together = combined({r.language: cases[r.language] for r in results}, workers, progress,
+                            results)
+        print(f"all languages in one pool: {together['seconds']:.1f} s", flush=True)
+    total = totals(results, together)
     print_report(results, total, environment)
+    if together and together["differing_from_per_language_runs"]:
+        print("one-pool verdicts differing from the per-language runs (first / one pool):")
+        for row in together["differing_from_per_language_runs"]:
+            print(f"  {row}")
     args.output_dir.mkdir(parents=True, exist_ok=True)
     report_path = args.output_dir / "executor_benchmark.json"
-    report = {"environment": environment, "total": total,
+    report = {"environment": environment, "total": total, "one_pool": together,
               "languages": [r.to_dict() for r in results]}
     report_path.write_text(json.dumps(_rounded(report), indent=2), encoding="utf-8")
     chart = save_chart(results, args.output_dir / "executor_benchmark.png")

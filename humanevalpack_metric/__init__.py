@@ -6,6 +6,7 @@
     pass_at_k, results = metric.compute(predictions=..., references=..., language="go")
 
     report = humanevalpack_metric.evaluate_completions(completions, "fixtests", "rust")
+    reports = humanevalpack_metric.evaluate_languages({"go": ..., "rust": ...}, "synthesize")
 
 Names are imported lazily so that ``import humanevalpack_metric`` stays light.
 """
@@ -20,6 +21,7 @@ METRIC_PATH = str(Path(__file__).resolve().parent)  # evaluate.load(METRIC_PATH)
 _LAZY = {
     "HumanEvalPack": "humanevalpack_metric.humanevalpack_metric",
     "evaluate_completions": "humanevalpack_metric.evaluation",
+    "evaluate_languages": "humanevalpack_metric.evaluation",
     "score_candidates": "humanevalpack_metric.evaluation",
     "Report": "humanevalpack_metric.evaluation",
     "Executor": "humanevalpack_metric.executor",

@@ -1,7 +1,9 @@
 """Score a file of generations: ``humanevalpack-eval GENERATIONS --task fixtests --language go``.
 
 Accepted inputs:
-- JSONL, one row per problem: ``{"task_id": "Go/0", "completions": ["...", ...]}``;
+- JSONL, one row per problem: ``{"task_id": "Go/0", "completions": ["...", ...]}``; without
+  ``--language`` the task ids say the language, so one file may hold several languages (they
+  run in one executor pool and get one row each in the table);
 - JSONL, one row per sample: ``{"task_id": "Go/0", "completion": "..."}`` (grouped by task id);
 - the harness' ``generations.json`` (a JSON list of lists aligned with the 164 problems; these
   are already post-processed, so ``--postprocessed`` is implied).
@@ -54,6 +56,31 @@ def read_generations(path: Path) -> tuple[dict | list, bool]:
     return grouped, False
 
 
+def split_by_language(completions: dict | list, language: str | None) -> tuple[dict, dict]:
+    """-> ({language: completions}, {language: problem ids or None}). Without a ``language``,
+    rows keyed by task id are grouped by its prefix (``CPP/3`` -> cpp), so one file can hold
+    several languages, which then run in one executor pool."""
+    if isinstance(completions, list):  # a harness list covers its first len(list) problems
+        if language is None:
+            raise InputError("a harness generations.json holds one language: pass --language "
+                             "or a task such as humanevalsynthesize-python")
+        return {language: completions}, {language: list(range(len(completions)))}
+    if language is not None:
+        return {language: completions}, {language: None}
+    from .languages import get_language
+
+    grouped: dict[str, dict] = {}
+    for task_id, values in completions.items():
+        prefix = str(task_id).split("/", 1)[0]
+        try:
+            name = get_language(prefix).name
+        except ValueError:
+            raise InputError(f"task id {task_id!r} does not say its language (Python/0, "
+                             "JavaScript/0, Java/0, Go/0, CPP/0, Rust/0): pass --language") from None
+        grouped.setdefault(name, {})[task_id] = values
+    return grouped, {name: None for name in grouped}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="humanevalpack-eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +103,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from .evaluation import evaluate_completions
+    from .evaluation import evaluate_languages, languages_table, save_json
+    from .tasks import parse_task
 
     try:
         ks = [int(k) for k in args.k.split(",") if k.strip()]
@@ -84,11 +112,11 @@ def main(argv=None) -> int:
         parser.error(f"--k must be comma-separated integers, got {args.k!r}")
     try:
         completions, implied = read_generations(args.generations)
+        language = args.language or parse_task(args.task)[1]
+        by_language, ids = split_by_language(completions, language)
         args.output_dir.mkdir(parents=True, exist_ok=True)
-        # a harness list covers the first len(list) problems (the harness' --limit)
-        ids = list(range(len(completions))) if isinstance(completions, list) else None
-        report = evaluate_completions(
-            completions, args.task, args.language, problem_ids=ids, data_dir=args.data_dir, k=ks,
+        reports = evaluate_languages(
+            by_language, args.task, problem_ids=ids, data_dir=args.data_dir, k=ks,
             postprocessed=args.postprocessed or implied, num_workers=args.num_workers,
             timeout=args.timeout, corrected=args.corrected, sandbox_mode=args.sandbox,
             results_path=args.output_dir / "outcomes.jsonl", progress=not args.no_progress,
@@ -99,8 +127,14 @@ def main(argv=None) -> int:
     except CodeEvalNotAllowed as error:
         print(error, file=sys.stderr)
         return 3
-    report.save(args.output_dir / "results.json")
-    table = report.table()
+    if len(reports) == 1:
+        report = next(iter(reports.values()))
+        report.save(args.output_dir / "results.json")
+        table = report.table()
+    else:
+        save_json(args.output_dir / "results.json",
+                  {"languages": {name: r.to_json() for name, r in reports.items()}})
+        table = languages_table(reports)
     (args.output_dir / "results.md").write_text(table + "\n", encoding="utf-8")
     print(table)
     print(f"\nwrote {args.output_dir / 'results.json'} and {args.output_dir / 'results.md'}")

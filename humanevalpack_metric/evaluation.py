@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -71,11 +72,16 @@ class Report:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write JSON atomically (a crash never leaves a half-written file)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        save_json(path, self.to_json())
+
+
+def save_json(path: str | os.PathLike, data) -> None:
+    """Write ``data`` as JSON atomically (a crash never leaves a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _check_shapes(predictions: Sequence[Sequence[str]], references: Sequence[str]) -> None:
@@ -85,6 +91,55 @@ def _check_shapes(predictions: Sequence[Sequence[str]], references: Sequence[str
     if len(predictions) != len(references):
         raise ValueError(f"got {len(predictions)} prediction lists but {len(references)} references: "
                          "pass one list of candidates and one test per problem")
+
+
+@dataclass
+class _Candidates:
+    """One language's candidates flattened into programs; ``owners[i]`` = (problem row,
+    completion id) of ``programs[i]``."""
+
+    language: str
+    programs: list[str]
+    owners: list[tuple[int, int]]
+    task_ids: list
+    rows: int
+
+    def report(self, outcomes: Sequence, stats, k: Sequence[int]) -> Report:
+        results = [{"task_id": self.task_ids[row], "completion_id": completion_id,
+                    **outcome.to_dict()}
+                   for (row, completion_id), outcome in zip(self.owners, outcomes)]
+        # each row is its own problem (ExplainSynthesize repeats a task id once per description)
+        totals, correct = Counter(), Counter()
+        for (row, _), outcome in zip(self.owners, outcomes):
+            totals[row] += 1
+            correct[row] += outcome.passed
+        rows = [row for row in range(self.rows) if totals[row]]
+        scores = pass_at_k([totals[r] for r in rows], [correct[r] for r in rows], k)
+        return Report(pass_at_k=scores, results=results, language=self.language,
+                      stats=stats.to_dict())
+
+
+def _candidates(predictions: Sequence[Sequence[str]], references: Sequence[str], language: str,
+                corrected: bool, task_ids: Sequence | None) -> _Candidates:
+    _check_shapes(predictions, references)
+    lang = get_language(language, corrected=corrected)
+    programs, owners = [], []
+    for index, (candidates, test) in enumerate(zip(predictions, references)):
+        for completion_id, candidate in enumerate(candidates):
+            programs.append(lang.program(candidate, test))
+            owners.append((index, completion_id))
+    task_ids = list(task_ids) if task_ids is not None else list(range(len(predictions)))
+    return _Candidates(lang.name, programs, owners, task_ids, len(predictions))
+
+
+@contextlib.contextmanager
+def _executor(executor: Executor | None, num_workers: int | None, options: dict):
+    """The given executor, or a new one closed afterwards."""
+    if executor is not None:
+        yield executor
+        return
+    with Executor(num_workers=num_workers, **options) as own:
+        yield own
 
 
 def score_candidates(
@@ -100,31 +155,11 @@ def score_candidates(
 ) -> Report:
     """Run ``candidate + "\\n" + reference`` for every candidate and compute pass@k."""
     settings.require_code_eval_opt_in()
-    _check_shapes(predictions, references)
-    lang = get_language(language, corrected=executor_options.get("corrected", False))
-    task_ids = list(task_ids) if task_ids is not None else list(range(len(predictions)))
-    programs, owners = [], []
-    for index, (candidates, test) in enumerate(zip(predictions, references)):
-        for completion_id, candidate in enumerate(candidates):
-            programs.append(lang.program(candidate, test))
-            owners.append((index, completion_id))
-    own_executor = executor is None
-    executor = executor or Executor(num_workers=num_workers, **executor_options)
-    try:
-        outcomes, stats = executor.run(lang.name, programs, timeout=timeout)
-    finally:
-        if own_executor:
-            executor.close()
-    results = [{"task_id": task_ids[row], "completion_id": completion_id, **outcome.to_dict()}
-               for (row, completion_id), outcome in zip(owners, outcomes)]
-    # each row is its own problem (ExplainSynthesize repeats a task id once per description)
-    totals, correct = Counter(), Counter()
-    for (row, _), outcome in zip(owners, outcomes):
-        totals[row] += 1
-        correct[row] += outcome.passed
-    rows = [row for row in range(len(predictions)) if totals[row]]
-    scores = pass_at_k([totals[r] for r in rows], [correct[r] for r in rows], k)
-    return Report(pass_at_k=scores, results=results, language=lang.name, stats=stats.to_dict())
+    plan = _candidates(predictions, references, language,
+                       executor_options.get("corrected", False), task_ids)
+    with _executor(executor, num_workers, executor_options) as runner:
+        outcomes, stats = runner.run(plan.language, plan.programs, timeout=timeout)
+    return plan.report(outcomes, stats, k)
 
 
 def evaluate_completions(
@@ -155,17 +190,66 @@ def evaluate_completions(
             ``generations.json``), so only the program assembly is done here.
         extra_stop_words: prompt-format stop words (e.g. ``<|end|>`` for starchat).
         **options: ``num_workers``, ``timeout``, ``corrected``, ``sandbox_mode``,
-            ``results_path``, ``cache_dir``, ``progress`` (see :class:`Executor`).
+            ``results_path``, ``cache_dir``, ``progress`` (see :class:`Executor`), ``executor``.
     """
     task, task_language = parse_task(task)
     language = language or task_language
     if language is None:
         raise ValueError("say which language: pass language=... or a task such as "
                          "'humanevalsynthesize-python'")
+    reports = evaluate_languages({language: completions}, task, problem_ids={language: problem_ids},
+                                 data_dir=data_dir, k=k, postprocessed=postprocessed,
+                                 extra_stop_words=extra_stop_words, **options)
+    return next(iter(reports.values()))
+
+
+def evaluate_languages(
+    completions: Mapping[str, Sequence[Sequence[str]] | Mapping[str, Sequence[str]]],
+    task: str,
+    problem_ids: Mapping[str, Sequence | None] | None = None,
+    data_dir: str | os.PathLike | None = None,
+    k: Sequence[int] = DEFAULT_K,
+    postprocessed: bool = False,
+    extra_stop_words: Sequence[str] = (),
+    num_workers: int | None = None,
+    timeout: float | None = None,
+    executor: Executor | None = None,
+    **executor_options,
+) -> dict[str, Report]:
+    """:func:`evaluate_completions` for several languages at once: ``{language: completions}``
+    -> ``{language: Report}``. All programs run in one executor pool
+    (:meth:`Executor.run_many`), so a program waiting out a long timeout in one language
+    overlaps with the work of the others."""
+    settings.require_code_eval_opt_in()
+    task, _ = parse_task(task)
     if task not in EXECUTED_TASKS:
         raise ValueError(f"{task!r} produces text, not programs: evaluate its descriptions with "
                          "task 'explainsynthesize'")
-    lang = get_language(language, corrected=options.get("corrected", False))
+    corrected = executor_options.get("corrected", False)
+    plans = {}
+    for language, given in completions.items():
+        ids = (problem_ids or {}).get(language)
+        predictions, references, task_ids = _assemble(
+            given, task, language, ids, data_dir, postprocessed, tuple(extra_stop_words), corrected)
+        plan = _candidates(predictions, references, language, corrected, task_ids)
+        if plan.language in plans:
+            raise ValueError(f"{language!r} given twice (as {plan.language!r})")
+        plans[plan.language] = plan
+    with _executor(executor, num_workers, executor_options) as runner:
+        ran = runner.run_many({name: plan.programs for name, plan in plans.items()},
+                              timeout=timeout)
+    reports = {}
+    for name, plan in plans.items():
+        reports[name] = plan.report(*ran[name], k)
+        reports[name].task = task
+    return reports
+
+
+def _assemble(completions, task: str, language: str, problem_ids, data_dir, postprocessed: bool,
+              extra_stop_words: tuple, corrected: bool) -> tuple[list, list, list]:
+    """Post-process and assemble one language's completions -> (predictions, references,
+    task ids), as the reference harness does."""
+    lang = get_language(language, corrected=corrected)
     problems = load_problems(lang.name, data_dir)
     by_id = {p["task_id"]: p for p in problems}
     if isinstance(completions, Mapping):
@@ -182,18 +266,26 @@ def evaluate_completions(
     predictions = []
     for problem, candidates in zip(selected, completions):
         codes = candidates if postprocessed else [
-            postprocess(c, problem, task, lang.name, tuple(extra_stop_words)) for c in candidates]
+            postprocess(c, problem, task, lang.name, extra_stop_words) for c in candidates]
         predictions.append([lang.assemble(code, problem, task) for code in codes])
-    report = score_candidates(
-        predictions,
-        [reference(p) for p in selected],
-        language=lang.name,
-        k=k,
-        task_ids=[p["task_id"] for p in selected],
-        **options,
-    )
-    report.task = task
-    return report
+    return predictions, [reference(p) for p in selected], [p["task_id"] for p in selected]
+
+
+def languages_table(reports: Mapping[str, Report]) -> str:
+    """One Markdown table for several languages: pass@k, statuses and wall time per language."""
+    ks = list(next(iter(reports.values())).pass_at_k) if reports else []
+    statuses = sorted({status for r in reports.values() for status in r.status_counts()})
+    lines = ["| language | task | problems | candidates | " + " | ".join(ks + statuses)
+             + " | wall s |",
+             "|---|---|---:|---:|" + "---:|" * (len(ks) + len(statuses) + 1)]
+    for name, report in reports.items():
+        scores = [f"{100 * report.pass_at_k[k]:.1f}" if k in report.pass_at_k else "-" for k in ks]
+        counts = [str(report.status_counts().get(status, 0)) for status in statuses]
+        problems = len({r["task_id"] for r in report.results})
+        lines.append(f"| {name} | {report.task or '-'} | {problems} | {len(report.results)} | "
+                     + " | ".join(scores + counts)
+                     + f" | {report.stats.get('wall_seconds', 0):.1f} |")
+    return "\n".join(lines)
 
 
 def _lookup(pid, problems: list[dict], by_id: dict, prefix: str) -> dict:

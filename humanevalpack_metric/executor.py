@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -17,10 +18,10 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from . import settings
 from .languages import Language, get_language
@@ -176,44 +177,80 @@ class Executor:
         desc: str | None = None,
     ) -> tuple[list[Outcome], RunStats]:
         """Run every program once (duplicates share one run); outcomes in input order."""
+        return self.run_many({language: programs}, timeout=timeout, desc=desc)[
+            get_language(language).name]
+
+    def run_many(
+        self,
+        batches: Mapping[str, Sequence[str]],
+        timeout: float | None = None,
+        desc: str | None = None,
+    ) -> dict[str, tuple[list[Outcome], RunStats]]:
+        """Run the programs of several languages in one pool: ``{language: programs}`` ->
+        ``{language: (outcomes in input order, stats)}``.
+
+        Programs with the longest timeout start first (C++ and Rust 60 s, Go 20 s, then the
+        10 s languages), so one that waits out a long timeout overlaps with the shorter work
+        instead of holding up the end of the batch. ``timeout`` (if given) applies to every
+        language; ``stats.wall_seconds`` runs until that language's last program finished.
+        """
         start = time.monotonic()
-        lang = self.language(language)
-        stats = RunStats(language=lang.name, programs=len(programs),
-                         prepare_seconds=time.monotonic() - start)
-        timeout = float(timeout if timeout is not None else lang.default_timeout)
-        keys = [program_key(lang.name, self.corrected, timeout, p) for p in programs]
-        todo: dict[str, str] = {}
-        for key, program in zip(keys, programs):
-            if key not in todo and self.cache.get(key) is None:
-                todo[key] = program
-        stats.unique = len(set(keys))
-        stats.cache_hits = stats.unique - len(todo)
-        stats.executed = len(todo)
-        stats.sandbox = self._sandbox(lang).mode
-        if todo:
-            self._execute_all(lang, todo, timeout, desc or f"humanevalpack {lang.name}")
-        outcomes = [self.cache.get(key) for key in keys]
-        for outcome in outcomes:
-            stats.status_counts[outcome.status.value] = (
-                stats.status_counts.get(outcome.status.value, 0) + 1)
-        stats.wall_seconds = time.monotonic() - start
-        return outcomes, stats
+        plans: dict[str, _Plan] = {}
+        for language, programs in batches.items():
+            began = time.monotonic()
+            lang = self.language(language)
+            if lang.name in plans:
+                raise ValueError(f"{language!r} given twice (as {lang.name!r}): one batch per language")
+            limit = float(timeout if timeout is not None else lang.default_timeout)
+            plans[lang.name] = _Plan(lang, limit, self.corrected, programs,
+                                     RunStats(language=lang.name, programs=len(programs),
+                                              prepare_seconds=time.monotonic() - began,
+                                              sandbox=self._sandbox(lang).mode))
+        jobs = []
+        for plan in plans.values():
+            for key, program in plan.keys_to_run(self.cache).items():
+                jobs.append((plan, key, program))
+        jobs.sort(key=lambda job: -job[0].timeout)  # stable: input order within a timeout
+        if jobs:
+            names = "+".join(plans)
+            self._execute_all(jobs, desc or f"humanevalpack {names}", start)
+        results = {}
+        for name, plan in plans.items():
+            outcomes = [self.cache.get(key) for key in plan.keys]
+            for outcome in outcomes:
+                counts = plan.stats.status_counts
+                counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+            plan.stats.wall_seconds = (plan.finished or time.monotonic()) - start
+            results[name] = (outcomes, plan.stats)
+        return results
 
-    def _execute_all(self, lang: Language, todo: dict[str, str], timeout: float, desc: str) -> None:
-        sandbox = self._sandbox(lang)
-        gate = _Gate(self.num_workers, patience=max(2.0, timeout / 5), extra=2 * self.num_workers)
+    def _execute_all(self, jobs: list[tuple["_Plan", str, str]], desc: str, start: float) -> None:
+        """Workers take the next job only once admitted, so jobs start in list order (a
+        thread pool racing for the gate would let fast jobs overtake waiting ones)."""
+        gate = _Gate(self.num_workers, extra=2 * self.num_workers)
+        queue = collections.deque(jobs)
+        take = threading.Lock()
+        bar = progress_bar(len(jobs), desc, self.progress)
 
-        def work(key: str, program: str) -> None:
-            with gate.admit():
-                self.cache.put(key, self._execute_one(lang, sandbox, program, timeout))
+        def worker() -> None:
+            while True:
+                with gate.admit() as park_after:
+                    with take:
+                        if not queue:
+                            return
+                        plan, key, program = queue.popleft()
+                    park_after(max(2.0, plan.timeout / 5))
+                    sandbox = self._sandbox(plan.language)
+                    outcome = self._execute_one(plan.language, sandbox, program, plan.timeout)
+                    self.cache.put(key, outcome)
+                plan.finished = time.monotonic()
+                bar.update(1)
 
         with ThreadPoolExecutor(max_workers=self.num_workers + gate.extra) as pool:
-            futures = [pool.submit(work, key, program) for key, program in todo.items()]
-            bar = progress_bar(len(futures), desc, self.progress)
-            for future in as_completed(futures):
+            workers = [pool.submit(worker) for _ in range(min(len(jobs), self.num_workers + gate.extra))]
+            for future in workers:
                 future.result()
-                bar.update(1)
-            bar.close()
+        bar.close()
 
     @staticmethod
     def _execute_one(lang: Language, sandbox: Sandbox, program: str, timeout: float) -> Outcome:
@@ -229,6 +266,28 @@ class Executor:
         return outcome
 
 
+class _Plan:
+    """One language's share of a :meth:`Executor.run_many` call."""
+
+    def __init__(self, language: Language, timeout: float, corrected: bool,
+                 programs: Sequence[str], stats: RunStats):
+        self.language, self.timeout, self.stats = language, timeout, stats
+        self.keys = [program_key(language.name, corrected, timeout, p) for p in programs]
+        self.programs = programs
+        self.finished: float | None = None  # when its last program ended
+
+    def keys_to_run(self, cache: ResultCache) -> dict[str, str]:
+        """The distinct programs not in ``cache`` yet (and fill in the stats' counts)."""
+        todo: dict[str, str] = {}
+        for key, program in zip(self.keys, self.programs):
+            if key not in todo and cache.get(key) is None:
+                todo[key] = program
+        self.stats.unique = len(set(self.keys))
+        self.stats.cache_hits = self.stats.unique - len(todo)
+        self.stats.executed = len(todo)
+        return todo
+
+
 class _Gate:
     """Admits ``slots`` programs at a time; one still running after ``patience`` seconds gives
     its slot back (it is most likely looping until its timeout), for at most ``extra`` programs.
@@ -238,17 +297,18 @@ class _Gate:
     more workers than cores. Short programs still run ``slots`` at a time.
     """
 
-    def __init__(self, slots: int, patience: float, extra: int):
+    def __init__(self, slots: int, extra: int):
         self._slots = threading.Semaphore(slots)
         self._extra = threading.Semaphore(extra)
         self.extra = extra
-        self.patience = patience
 
     @contextlib.contextmanager
     def admit(self):
+        """Hold a slot; the context's value ``park_after(seconds)`` starts the patience."""
         self._slots.acquire()
         lock = threading.Lock()
         state = {"parked": False, "done": False}
+        timers = []
 
         def park() -> None:
             with lock:
@@ -256,13 +316,17 @@ class _Gate:
                     state["parked"] = True
                     self._slots.release()
 
-        timer = threading.Timer(self.patience, park)
-        timer.daemon = True
-        timer.start()
+        def park_after(seconds: float) -> None:
+            timer = threading.Timer(seconds, park)
+            timer.daemon = True
+            timers.append(timer)
+            timer.start()
+
         try:
-            yield
+            yield park_after
         finally:
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
             with lock:
                 state["done"] = True
                 (self._extra if state["parked"] else self._slots).release()

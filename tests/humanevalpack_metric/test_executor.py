@@ -7,11 +7,12 @@ from humanevalpack_metric.executor import ResultCache, _Gate, program_key
 from humanevalpack_metric.outcome import Outcome, Status
 
 
-def _run_concurrently(gate, durations):
+def _run_concurrently(gate, durations, patience):
     running, peak, lock = [0], [0], threading.Lock()
 
     def task(seconds):
-        with gate.admit():
+        with gate.admit() as park_after:
+            park_after(patience)
             with lock:
                 running[0] += 1
                 peak[0] = max(peak[0], running[0])
@@ -28,17 +29,17 @@ def _run_concurrently(gate, durations):
 
 
 def test_short_programs_respect_the_slot_count():
-    assert _run_concurrently(_Gate(2, patience=5.0, extra=4), [0.05] * 8) == 2
+    assert _run_concurrently(_Gate(2, extra=4), [0.05] * 8, patience=5.0) == 2
 
 
 def test_long_running_programs_give_their_slot_back_up_to_extra():
     # one slot; programs running past the patience park, letting the next ones start
-    assert _run_concurrently(_Gate(1, patience=0.05, extra=2), [0.6] * 5) == 3
+    assert _run_concurrently(_Gate(1, extra=2), [0.6] * 5, patience=0.05) == 3
 
 
 def test_gate_releases_everything_afterwards():
-    gate = _Gate(1, patience=0.01, extra=1)
-    _run_concurrently(gate, [0.1, 0.1, 0.1])
+    gate = _Gate(1, extra=1)
+    _run_concurrently(gate, [0.1, 0.1, 0.1], patience=0.01)
     assert gate._slots.acquire(blocking=False) and gate._extra.acquire(blocking=False)
 
 

@@ -9,6 +9,7 @@ import pytest
 import humanevalpack_metric
 from humanevalpack_metric import Executor, HumanEvalPack, evaluate_completions, load_problems
 from humanevalpack_metric.cli import main as cli_main
+from humanevalpack_metric.languages import get_language
 from humanevalpack_metric.settings import CodeEvalNotAllowed
 
 TEST = "assert add(2, 3) == 5"
@@ -126,3 +127,65 @@ def test_cli_rejects_bad_input_with_the_line_number(code_eval, tmp_path, capsys)
     generations.write_text('{"task_id": "Python/0", "completions": ["x"]}\n{"oops": 1}\n')
     assert cli_main([str(generations), "--task", "synthesize", "--language", "python"]) == 2
     assert "generations.jsonl:2" in capsys.readouterr().err
+
+
+@pytest.mark.toolchain
+def test_run_many_starts_the_longest_timeouts_first_and_matches_single_runs(code_eval, tmp_path,
+                                                                              humanevalpack_dir,
+                                                                              monkeypatch):
+    """One pool for two languages: Go (20 s timeout) starts before Python (10 s) although it
+    comes second; the verdicts are those of one run per language."""
+    batches = {}
+    for language in ("python", "go"):
+        lang = get_language(language)
+        problems = load_problems(language, humanevalpack_dir)[:3]
+        batches[language] = [lang.program(lang.assemble(p["prompt"] + p[kind], p, "synthesize"),
+                                          "\n" + p["test"])
+                             for p in problems for kind in ("canonical_solution", "buggy_solution")]
+    expected = [True, False] * 3
+    started = []
+    execute_one = Executor._execute_one
+
+    def recording(lang, sandbox, program, timeout):
+        started.append(lang.name)
+        return execute_one(lang, sandbox, program, timeout)
+
+    with Executor(num_workers=1, progress=False, cache_dir=tmp_path / "tc") as executor:
+        monkeypatch.setattr(executor, "_execute_one", recording)
+        ran = executor.run_many(batches)
+        assert list(ran) == ["python", "go"]
+        for language, (outcomes, stats) in ran.items():
+            assert [o.passed for o in outcomes] == expected, (language, outcomes)
+            assert stats.executed == 6 and stats.language == language
+        # admission follows the job order (a thread may overtake a woken one by one place)
+        assert started[:4] == ["go"] * 4 and started[-4:] == ["python"] * 4, " ".join(started)
+        with pytest.raises(ValueError, match="given twice"):
+            executor.run_many({"js": [], "javascript": []})
+    with Executor(num_workers=1, progress=False, cache_dir=tmp_path / "tc") as single:
+        for language, programs in batches.items():
+            assert [o.passed for o in single.run(language, programs)[0]] == expected
+
+
+def test_cli_scores_several_languages_from_one_file_in_one_pool(code_eval, tmp_path,
+                                                                humanevalpack_dir):
+    rows = []
+    for language in ("python", "js"):
+        for p in load_problems(language, humanevalpack_dir)[:2]:
+            rows.append({"task_id": p["task_id"], "completions": [
+                "\n" + p["canonical_solution"], "\n" + p["buggy_solution"]]})
+    generations = tmp_path / "generations.jsonl"
+    generations.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    out = tmp_path / "out"
+    assert cli_main([str(generations), "--task", "synthesize", "--data-dir", str(humanevalpack_dir),
+                     "--output-dir", str(out), "--k", "1", "--no-progress"]) == 0
+    saved = json.loads((out / "results.json").read_text())["languages"]
+    assert sorted(saved) == ["js", "python"]
+    for language, report in saved.items():
+        assert report["pass_at_k"] == {"pass@1": pytest.approx(0.5)}
+        assert [r["passed"] for r in report["results"]] == [True, False, True, False]
+    table = (out / "results.md").read_text()
+    assert "| js | synthesize | 2 | 4 | 50.0 | 2 | 2 |" in table
+    assert "| python | synthesize | 2 | 4 | 50.0 | 2 | 2 |" in table
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text('{"task_id": "Cobol/0", "completions": ["x"]}\n')
+    assert cli_main([str(unknown), "--task", "synthesize", "--output-dir", str(out)]) == 2
