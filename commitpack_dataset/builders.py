@@ -122,7 +122,10 @@ class CommitPackConfig(datasets.BuilderConfig):
 
 
 def repository_name(location: str) -> str:
-    """``owner/name`` for a URL or path: its last two path components, without ``.git``."""
+    """``owner/name`` for a URL or path: its last two path components, without ``.git``
+    (a relative path such as ``.`` is resolved first)."""
+    if "://" not in location and not re.match(r"^[\w.-]+@[\w.-]+:", location):
+        location = os.path.abspath(location)
     cleaned = re.sub(r"\.git$", "", location.rstrip("/"))
     parts = [p for p in re.split(r"[/:]", cleaned) if p]
     return "/".join(parts[-2:])

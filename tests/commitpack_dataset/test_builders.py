@@ -205,3 +205,9 @@ def test_license_revision(revisions, tip):
 )
 def test_repository_name(location, name):
     assert repository_name(location) == name
+
+
+def test_repository_name_of_a_relative_path_is_that_of_the_directory(tmp_path, monkeypatch):
+    (tmp_path / "owner" / "name").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "owner" / "name")
+    assert repository_name(".") == repository_name("./") == "owner/name"
