@@ -11,8 +11,21 @@ override it, exactly like ``trl sft --config``. Unknown keys are an error.
 (so ``SFTTrainer`` masks the prompt unless ``loss_on_prompt: true``), builds the model
 (LoRA/QLoRA through TRL's ``get_peft_config``/``get_quantization_config``), trains with
 ``SFTTrainer`` and writes into ``output_dir``: the model or adapter, the tokenizer,
-``train_results.json``/``trainer_state.json`` and the resolved recipe ``recipe.yaml``
-(re-runnable with ``--config``); with ``merge_adapter: true`` also ``merged/``.
+``train_results.json``/``trainer_state.json``, the resolved recipe ``recipe.yaml``
+(re-runnable with ``--config``) and the model card ``README.md`` (rendered by
+:func:`hub_cards.render_model_card`); with ``merge_adapter: true`` also ``merged/`` (with its own
+card).
+
+Recipes on the Hub: ``--config hf://owner/repo[@revision]/path/recipe.yaml`` is downloaded
+through :func:`hub_cards.pull_recipe` (``HF_ENDPOINT``/``HF_TOKEN`` apply) and parsed like a local
+file; the card records the recipe URL pinned to the commit it came from.
+
+``push_to_hub: true`` (with SFTConfig's ``hub_model_id``, ``hub_private_repo``, ``hub_revision``,
+``hub_token``) publishes ``output_dir`` once training is done, in one commit, with *our* card:
+``Trainer.save_model`` would push on its own after TRL's ``create_model_card`` rewrote
+``README.md`` with its generic card, so :func:`run` saves without that push and uploads with
+:func:`hub_cards.push_folder` after writing the card. Checkpoint pushes during training
+(``hub_strategy``) stay transformers' own.
 """
 
 from __future__ import annotations
@@ -25,13 +38,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hub_cards import hub_id_or_none, hub_license, is_recipe_url, pull_recipe, push_folder
+from hub_cards import render_model_card
 from octo_trainer.data import DataArguments, build_dataset
+from octo_trainer.formats import get_format
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 RESOLVED_RECIPE = "recipe.yaml"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
 TINY_MODEL = "octopack-tiny"
 MERGED_DIR = "merged"
+MODEL_CARD = "README.md"
+#: The instruction of the prompt example in model cards.
+EXAMPLE_INSTRUCTION = "Write a Python function that returns the n-th Fibonacci number."
 #: Never written into the resolved recipe: secrets, and deprecated aliases of other fields
 #: (``gradient_checkpointing`` mirrors ``activation_checkpointing`` and warns when given).
 _SKIPPED_FIELDS = frozenset(
@@ -66,16 +85,39 @@ def list_recipes() -> list[str]:
     return sorted(f"{p.parent.name}/{p.stem}" for p in RECIPES_DIR.glob("*/*.yaml"))
 
 
+def resolve_config(value: str) -> tuple[Path, str]:
+    """The local file for a ``--config`` value, and the recipe's name for the model card.
+
+    ``hf://...`` (or the Hub web URL of a file) is pulled with :func:`hub_cards.pull_recipe` and
+    named by its URL pinned to the commit it came from; anything else goes through
+    :func:`recipe_path` and keeps the name it was given.
+    """
+    if is_recipe_url(value):
+        pulled = pull_recipe(value)
+        return pulled.path, pulled.pinned_url
+    return recipe_path(value), value
+
+
+def resolve_config_arg(args: list[str]) -> str | None:
+    """Replace the value after ``--config`` in ``args`` by a local file; return the recipe's name."""
+    if "--config" not in args:
+        return None
+    index = args.index("--config") + 1
+    if index >= len(args):
+        return None
+    path, source = resolve_config(args[index])
+    args[index] = str(path)
+    return source
+
+
 def parse_args(argv: Sequence[str] | None = None):
     """Parse ``--config recipe`` plus overrides into (data, training, model) arguments.
 
-    ``recipe`` is a YAML path or the name of a shipped recipe (see :func:`recipe_path`).
+    ``recipe`` is a YAML path, the name of a shipped recipe (see :func:`recipe_path`) or a Hub URL
+    ``hf://owner/repo[@revision]/path.yaml`` (see :func:`resolve_config`).
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--config" in args:
-        index = args.index("--config") + 1
-        if index < len(args):
-            args[index] = str(recipe_path(args[index]))
+    resolve_config_arg(args)
     return make_parser().parse_args_and_config(args=args, fail_with_unknown_args=True)
 
 
@@ -126,23 +168,146 @@ def build_trainer(data_args: DataArguments, training_args, model_args, train_dat
     return trainer
 
 
-def run(data_args: DataArguments, training_args, model_args):
-    """Train and save everything into ``training_args.output_dir``; return the trainer."""
+def run(data_args: DataArguments, training_args, model_args, recipe_source: str | None = None):
+    """Train and save everything into ``training_args.output_dir``; return the trainer.
+
+    ``recipe_source`` names the recipe in the model card (a shipped name, a path or a pinned
+    ``hf://`` URL; :func:`main` passes what ``--config`` resolved to).
+    """
     if data_args.merge_adapter and not model_args.use_peft:
         raise ValueError("merge_adapter needs a LoRA run (use_peft: true)")
+    base_model = model_args.model_name_or_path  # as the recipe names it, before TINY_MODEL is built
     trainer = build_trainer(data_args, training_args, model_args)
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))
+    # Not Trainer.save_model's own push (args.push_to_hub): it would publish TRL's generic card.
+    # `_internal_call=True` is how Trainer.push_to_hub saves; we publish once, below, with ours.
+    trainer.save_model(str(output_dir), _internal_call=True)
     trainer.log_metrics("train", result.metrics)
     trainer.save_metrics("train", result.metrics)
     trainer.save_state()
     if trainer.accelerator.is_main_process:
         trainer.processing_class.save_pretrained(str(output_dir))
-        save_resolved_recipe(output_dir / RESOLVED_RECIPE, data_args, training_args, model_args)
+        recipe = save_resolved_recipe(output_dir / RESOLVED_RECIPE, data_args, training_args, model_args)
         if data_args.merge_adapter:
             merge_adapter(output_dir, output_dir / MERGED_DIR, dtype=model_args.dtype or "auto")
+        write_model_cards(trainer, result.metrics, data_args, training_args, model_args,
+                          base_model=base_model, recipe_source=recipe_source,
+                          recipe_text=recipe.read_text(encoding="utf-8"))
+        if training_args.push_to_hub:
+            push_outputs(trainer, training_args)
     return trainer
+
+
+def write_model_cards(trainer, metrics: dict[str, Any], data_args: DataArguments, training_args,
+                      model_args, **card_args: Any) -> list[Path]:
+    """``README.md`` in ``output_dir`` and, when merging, in ``output_dir/merged`` (hub_cards)."""
+    output_dir = Path(training_args.output_dir)
+    targets = [(output_dir, False)] + ([(output_dir / MERGED_DIR, True)] if data_args.merge_adapter else [])
+    written = []
+    for folder, merged in targets:
+        info = model_card_info(trainer, metrics, data_args, training_args, model_args, merged=merged,
+                               **card_args)
+        render_model_card(info).save(folder / MODEL_CARD)
+        written.append(folder / MODEL_CARD)
+    return written
+
+
+def hub_repo_id(trainer, training_args) -> str | None:
+    """Where the run is (or would be) published: the repo the trainer created, ``hub_model_id``,
+    or, when pushing without one, the output directory's name (transformers' rule)."""
+    repo_id = getattr(trainer, "hub_model_id", None) or training_args.hub_model_id
+    if repo_id is None and training_args.push_to_hub:
+        repo_id = Path(training_args.output_dir).absolute().name
+    return repo_id
+
+
+def push_outputs(trainer, training_args):
+    """Publish ``output_dir`` (card included) to the Hub in one commit; return the ``CommitInfo``."""
+    return push_folder(
+        training_args.output_dir, hub_repo_id(trainer, training_args),
+        revision=training_args.hub_revision, private=training_args.hub_private_repo,
+        token=training_args.hub_token, commit_message="End of training (octopack-sft)",
+    )
+
+
+def finetuning_kind(model_args) -> str:
+    """``"full"``, ``"lora"`` or ``"qlora"`` (LoRA on a 4/8-bit base)."""
+    if not model_args.use_peft:
+        return "full"
+    return "qlora" if model_args.load_in_4bit or model_args.load_in_8bit else "lora"
+
+
+def model_card_info(trainer, metrics: dict[str, Any], data_args: DataArguments, training_args,
+                    model_args, *, base_model: str | None, recipe_source: str | None,
+                    recipe_text: str | None, merged: bool = False) -> dict[str, Any]:
+    """The plain mapping :func:`hub_cards.render_model_card` renders, for the adapter/model in
+    ``output_dir`` or (``merged``) for the merged copy in ``output_dir/merged``."""
+    repo_id = hub_repo_id(trainer, training_args)
+    output_dir = Path(training_args.output_dir)
+    fmt = get_format(data_args.prompt_format)
+    finetuning = finetuning_kind(model_args)
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    results = {"final_loss": losses[-1]} if losses else {}
+    results.update({"global_step": trainer.state.global_step, **_plain(metrics)})
+    info: dict[str, Any] = {
+        "model_id": repo_id or str(output_dir),
+        "model_name": (repo_id or output_dir.absolute().name).split("/")[-1],
+        "finetuning": finetuning,
+        "adapter": model_args.use_peft and not merged,
+        "subfolder": MERGED_DIR if merged else None,
+        "merged_subfolder": MERGED_DIR if data_args.merge_adapter and not merged else None,
+        "base_model": base_model,
+        "license": hub_license(base_model) if hub_id_or_none(base_model) else None,
+        "tags": [data_args.prompt_format, "code"],
+        "recipe": {"source": recipe_source, "yaml": recipe_text},
+        "prompt_format": {
+            "name": fmt.name,
+            "template": fmt.split("{instruction}", "")[0],
+            "example": fmt.prompt(EXAMPLE_INSTRUCTION),
+            "loss_on_prompt": data_args.loss_on_prompt,
+        },
+        "datasets": [_plain(source) for source in data_args.datasets],
+        "batch": {
+            "per_device": training_args.per_device_train_batch_size,
+            "gradient_accumulation": training_args.gradient_accumulation_steps,
+            "devices": training_args.world_size,
+        },
+        "hyperparameters": _hyperparameters(training_args, model_args),
+        "metrics": results,
+    }
+    if model_args.use_peft:
+        info["lora"] = {
+            "r": model_args.lora_r, "alpha": model_args.lora_alpha,
+            "dropout": model_args.lora_dropout, "target_modules": model_args.lora_target_modules,
+            "use_rslora": model_args.use_rslora, "use_dora": model_args.use_dora,
+        }
+    if finetuning == "qlora":
+        info["quantization"] = {
+            "bits": 4 if model_args.load_in_4bit else 8,
+            "quant_type": model_args.bnb_4bit_quant_type,
+            "double_quant": model_args.use_bnb_nested_quant,
+        }
+    return info
+
+
+def _hyperparameters(training_args, model_args) -> dict[str, Any]:
+    values = {
+        "learning_rate": training_args.learning_rate,
+        "lr_scheduler_type": training_args.lr_scheduler_type,
+        "warmup_steps": training_args.warmup_steps,
+        "num_train_epochs": training_args.num_train_epochs if training_args.max_steps <= 0 else None,
+        "max_steps": training_args.max_steps if training_args.max_steps > 0 else None,
+        "max_length": training_args.max_length,
+        "packing": training_args.packing,
+        "optim": training_args.optim,
+        "weight_decay": training_args.weight_decay,
+        "max_grad_norm": training_args.max_grad_norm,
+        "dtype": model_args.dtype,
+        "bf16": training_args.bf16,
+        "seed": training_args.seed,
+    }
+    return {name: _plain(value) for name, value in values.items() if value is not None}
 
 
 def merge_adapter(adapter_dir: str | Path, merged_dir: str | Path, dtype: str = "auto") -> Path:
@@ -213,8 +378,10 @@ def _plain(value: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: parse the recipe, train, then close trackers and process group."""
-    trainer = run(*parse_args(argv))
+    """Console entry point: resolve and parse the recipe, train, then close trackers and process group."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    source = resolve_config_arg(args)
+    trainer = run(*parse_args(args), recipe_source=source)
     trainer.end()
     return 0
 

@@ -1,5 +1,6 @@
 """`pip install .` gives the four packages with their data files (built as a real wheel)."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,9 +14,15 @@ PACKAGES = ("commitpack_dataset", "humanevalpack_metric", "octo_trainer", "hub_c
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # built from a clean copy: a stale build/ or *.egg-info in the work tree would otherwise slip
+    # files into the wheel that setup.cfg no longer ships
+    source = tmp_path_factory.mktemp("source") / "octopack"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".cache", "outputs",
+        "humanevalpack_results"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), str(REPO)], check=True, cwd=out)
+                    "-q", "-w", str(out), str(source)], check=True, cwd=out)
     (built,) = out.glob("octopack-*.whl")
     return built
 
@@ -31,10 +38,13 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     assert "humanevalpack_metric/assets/rust/rand04/Cargo.toml" in names
     assert "commitpack_dataset/data/imperative_verbs.txt" in names
     assert "octo_trainer/recipes/magicoder/qlora.yaml" in names
+    assert "hub_cards/templates/model_card.md" in names  # the model card template
+    assert "hub_cards/templates/recipe_card.md" in names  # the recipe repository README template
     assert not any(name.startswith("tests/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "humanevalpack-eval" in text and "humanevalpack-toolchains" in text
+    assert "octopack-recipes = hub_cards.cli:main" in text and "octopack-sft = octo_trainer.train:main" in text
 
 
 def test_installed_wheel_imports_outside_the_source_tree(wheel, tmp_path):
@@ -48,7 +58,12 @@ def test_installed_wheel_imports_outside_the_source_tree(wheel, tmp_path):
         "langs = json.loads((pathlib.Path(commitpack_dataset.__file__).parent / 'data' / "
         "'programming_languages.json').read_text())\n"
         "assert len(langs) == 358\n"
-        "print('ok')\n" % str(target)
+        "import hub_cards\n"
+        "card = hub_cards.render_model_card({'model_id': 'o/m', 'finetuning': 'lora', "
+        "'batch': {'per_device': 1, 'gradient_accumulation': 2, 'devices': 3}})\n"
+        "assert str(pathlib.Path(hub_cards.__file__)).startswith(%r)\n"
+        "assert card.data.library_name == 'peft' and '**Global batch:** 6' in card.text, card.text\n"
+        "print('ok')\n" % (str(target), str(target))
     )
     # PYTHONPATH comes before site-packages, so the wheel's copy wins over the editable install
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
