@@ -184,3 +184,37 @@ def test_stats_reads_a_builder_drop_counts_directory(repository, tmp_path, capsy
     assert main(["stats", str(directory), "--png", str(tmp_path / "d.png")]) == 0
     assert "multiple_modified_files" in capsys.readouterr().out
     assert (tmp_path / "d.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_scale_reports_like_mine_and_pushes(local_hub, repository, tmp_path, capsys):
+    from datasets import load_dataset
+
+    mined = tmp_path / "mined"
+    assert main(["mine", str(repository.path), "-o", str(mined)]) == 0
+    out, png = tmp_path / "scaled", tmp_path / "chart" / "scale.png"
+    repo_id = local_hub.repo_id("cli-scale")
+    capsys.readouterr()
+    assert main(["scale", str(repository.path), "-o", str(out), "--tasks", "2", "--png", str(png),
+                 "--push-to-hub", repo_id]) == 0
+    printed = capsys.readouterr().out
+    assert "multiple_modified_files" in printed and "message_blocklist" in printed and "configs go, javascript" in printed
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    summary = json.loads((out / "drop_counts.json").read_text())
+    assert summary == json.loads((mined / "drop_counts.json").read_text())  # the builder's numbers
+    loaded = load_dataset(repo_id, "python", split="train")
+    assert sorted(loaded["subject"]) == sorted(row["subject"] for row in read_jsonl(mined / "data" / "python" / "data.jsonl"))
+
+    assert main(["stats", str(out / "drop_counts.json")]) == 0  # the summary reads back like mine's
+    assert "message_blocklist" in capsys.readouterr().out
+
+
+def test_scale_errors(repository, tmp_path, capsys):
+    out = str(tmp_path / "out")
+    assert "KEY=VALUE" in error_of(capsys, ["scale", str(repository.path), "-o", out, "--executor-option", "x"])
+    message = error_of(capsys, ["scale", str(repository.path), "-o", out, "--executor", "slurm"])
+    assert "partition" in message and "--executor-option" in message
+    assert "repository path not found" in error_of(capsys, ["scale", str(tmp_path / "nope"), "-o", out])
+    assert "tasks and partitions must be >= 1" in error_of(capsys, ["scale", str(repository.path), "-o", out,
+                                                                   "--tasks", "0"])
+    assert main(["scale", str(repository.path), "-o", out, "--languages", "go"]) == 0
+    assert "other settings (changed: commitpack)" in error_of(capsys, ["scale", str(repository.path), "-o", out])

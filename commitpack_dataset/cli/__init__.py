@@ -1,0 +1,95 @@
+"""``commitpack`` command line: mine, filter, stats, push, scale.
+
+- ``commitpack mine REPO... -o OUT``: mine repositories with the CommitPack (or, with ``--ft``,
+  CommitPackFT) builder; write ``OUT/data/<config>/data.<jsonl|parquet>`` per language (the Hub
+  layout) and ``OUT/drop_counts.json``.
+- ``commitpack filter INPUT... -o OUT``: run the CommitPackFT rules over CommitPack JSONL/Parquet
+  files (or directories of them); same output layout, with the per-reason drop counts.
+- ``commitpack stats DROP_COUNTS.json... [--png chart.png]``: print the drop table and draw a bar chart.
+- ``commitpack push INPUT... REPO_ID``: push the rows to the Hub, one config per language.
+- ``commitpack scale REPO... -o OUT [--tasks N --workers N --executor local|slurm|ray] [--ft]
+  [--png chart.png] [--push-to-hub REPO_ID]``: the same mining and rules as a datatrove pipeline
+  (``commitpack_dataset.scale``), ``OUT/data/<config>/*.parquet``, resumable.
+
+Modules: ``files`` (atomic output, input reading), ``commands`` (mine, filter, push), ``stats``,
+``scale``, ``errors``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from commitpack_dataset.cli.commands import command_filter, command_mine, command_push
+from commitpack_dataset.cli.errors import CliError
+from commitpack_dataset.cli.files import FORMATS, LanguageFiles, read_records, write_by_language
+from commitpack_dataset.cli.scale import add_scale_parser
+from commitpack_dataset.cli.stats import command_stats
+
+
+def add_mining_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``mine`` and ``scale``: languages, FT rules, tokenizer, license policy, clone cache."""
+    parser.add_argument("--languages", nargs="+", help="display or config names (default: every language)")
+    parser.add_argument("--ft", action="store_true", help="apply the CommitPackFT rules too")
+    parser.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer for --ft, or 'estimate'")
+    parser.add_argument("--license-policy", choices=("keep-unknown", "drop-unknown"), default="keep-unknown")
+    parser.add_argument("--clone-cache-dir", help="where URLs are mirror-cloned")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``commitpack`` argument parser."""
+    parser = argparse.ArgumentParser(prog="commitpack",
+                                     description="Mine, filter, inspect and publish CommitPack data.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    mine = commands.add_parser("mine", help="mine git repositories into per-language files")
+    mine.add_argument("repositories", nargs="+", help="local repository paths or clone URLs")
+    mine.add_argument("-o", "--output", required=True, help="output directory (data/<lang>/data.<format>)")
+    mine.add_argument("--format", choices=FORMATS, default="jsonl")
+    mine.add_argument("--overwrite", action="store_true", help="replace an existing OUT/data directory")
+    add_mining_arguments(mine)
+    mine.add_argument("--cache-dir", help="datasets cache directory (default: a temporary one)")
+    mine.add_argument("--num-proc", type=int, default=None, help="worker processes (one shard per repository)")
+    mine.set_defaults(handler=command_mine)
+
+    filt = commands.add_parser("filter", help="apply the CommitPackFT rules to CommitPack files")
+    filt.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
+    filt.add_argument("-o", "--output", required=True)
+    filt.add_argument("--format", choices=FORMATS, default="jsonl")
+    filt.add_argument("--overwrite", action="store_true", help="replace an existing OUT/data directory")
+    filt.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer name/path, or 'estimate'")
+    filt.add_argument("--min-tokens", type=int, default=50)
+    filt.add_argument("--max-tokens", type=int, default=768)
+    filt.add_argument("--not-faithful", action="store_true", help="our corrections instead of the released scripts")
+    filt.set_defaults(handler=command_filter)
+
+    stats = commands.add_parser("stats", help="drop statistics as a table and a bar chart")
+    stats.add_argument("drop_counts", nargs="+", help="drop_counts.json files or directories of them (summed)")
+    stats.add_argument("--png", help="write a bar chart PNG here")
+    stats.set_defaults(handler=command_stats)
+
+    push = commands.add_parser("push", help="push CommitPack files to the Hub, one config per language")
+    push.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
+    push.add_argument("repo_id", help="namespace/name of the dataset repository")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--max-shard-size", default=None)
+    push.add_argument("--cache-dir", help="datasets cache for the Arrow copy of the inputs (default: HF cache)")
+    push.set_defaults(handler=command_push)
+
+    add_scale_parser(commands, add_mining_arguments)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``commitpack`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"commitpack: error: {error}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["CliError", "LanguageFiles", "build_parser", "main", "read_records", "write_by_language"]

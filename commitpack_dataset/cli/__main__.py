@@ -1,0 +1,7 @@
+"""``python -m commitpack_dataset.cli``."""
+
+import sys
+
+from commitpack_dataset.cli import main
+
+sys.exit(main())

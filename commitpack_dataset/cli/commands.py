@@ -1,0 +1,124 @@
+"""The ``mine``, ``filter`` and ``push`` subcommands (``stats`` in ``stats.py``, ``scale`` in ``scale.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import tempfile
+from pathlib import Path
+from typing import Iterator, List, Optional, Sequence
+
+from commitpack_dataset.cli.errors import CliError, cli_error_in_chain
+from commitpack_dataset.cli.files import input_files, prepare_output, read_records, write_by_language, write_drop_summary
+
+
+def resolve_languages(requested: Optional[Sequence[str]]) -> Optional[tuple]:
+    """Map display or config names to display names; unknown names raise with close matches."""
+    if not requested:
+        return None
+    from commitpack_dataset.languages import all_config_names, language_extensions
+
+    by_config = all_config_names()
+    display = {name.lower(): name for name in language_extensions()}
+    resolved = []
+    for name in requested:
+        match = by_config.get(name) or display.get(name.lower())
+        if match is None:
+            candidates = list(by_config) + list(language_extensions())
+            close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
+            close += [c for c in difflib.get_close_matches(name.lower(), list(by_config), n=5) if c not in close]
+            hint = f"; did you mean: {', '.join(close)}" if close else ""
+            raise CliError(f"unknown language {name!r}{hint}")
+        resolved.append(match)
+    return tuple(dict.fromkeys(resolved))
+
+
+def check_repositories(repositories: Sequence[str]) -> None:
+    """Local repository paths must exist and be git repositories (URLs are checked when cloned)."""
+    from commitpack_dataset.mining import MiningError, _looks_like_url, resolve_git_dir
+
+    for location in repositories:
+        if _looks_like_url(location):
+            continue
+        if not Path(location).exists():
+            raise CliError(f"repository path not found: {location}")
+        try:
+            resolve_git_dir(location)
+        except MiningError as error:
+            raise CliError(str(error)) from error
+
+
+def command_mine(args: argparse.Namespace) -> int:
+    """Mine repositories with the builder and write per-language files plus drop counts."""
+    from commitpack_dataset.builders import ALL_LANGUAGES_CONFIG, CommitPack, CommitPackFT, drop_table
+
+    check_repositories(args.repositories)
+    prepare_output(args.output, args.overwrite)
+    languages = resolve_languages(args.languages)
+    builder_class = CommitPackFT if args.ft else CommitPack
+    with contextlib.ExitStack() as stack:
+        cache_dir = args.cache_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="commitpack-cache-"))
+        kwargs = {"languages": languages} if languages else {}
+        if args.ft:
+            kwargs["tokenizer"] = args.tokenizer
+        builder = builder_class(cache_dir=str(cache_dir), config_name=ALL_LANGUAGES_CONFIG,
+                                repositories=tuple(args.repositories), clone_cache_dir=args.clone_cache_dir,
+                                license_policy=args.license_policy, **kwargs)
+        builder.download_and_prepare(num_proc=args.num_proc if len(args.repositories) > 1 else None)
+        counts = builder.drop_statistics()
+        rows = {}
+        if builder.info.splits["train"].num_examples:
+            rows = write_by_language(Path(args.output), builder.as_dataset("train"), args.format)
+    write_drop_summary(Path(args.output), rows, counts)
+    print(f"kept {sum(rows.values())} commits in {len(rows)} languages -> {args.output}")
+    print(drop_table(counts))
+    return 0
+
+
+def command_filter(args: argparse.Namespace) -> int:
+    """Run the CommitPackFT rules over CommitPack files; write per-language files plus drop counts."""
+    from commitpack_dataset.filters import commitpackft_pipeline
+
+    tokenizer = None if args.tokenizer in ("", "estimate") else args.tokenizer
+    files = input_files(args.inputs)
+    prepare_output(args.output, args.overwrite, files)
+    pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=tokenizer,
+                                     min_tokens=args.min_tokens, max_tokens=args.max_tokens)
+    rows = write_by_language(Path(args.output), pipeline(record for path in files for record in read_records(path)),
+                             args.format)
+    write_drop_summary(Path(args.output), rows, pipeline.dropped)
+    print(pipeline.table())
+    return 0
+
+
+def projected_records(files: List[str]) -> Iterator[dict]:
+    """The CommitPack fields of every record of ``files`` (a generator for ``Dataset.from_generator``)."""
+    from commitpack_dataset.builders import FIELDS
+
+    for path in files:
+        for row in read_records(Path(path)):
+            yield {name: row[name] for name in FIELDS}
+
+
+def command_push(args: argparse.Namespace) -> int:
+    """Push CommitPack files to ``repo_id``, one config per language."""
+    import datasets
+
+    from commitpack_dataset.builders import COMMITPACK_FEATURES
+    from commitpack_dataset.publish import push_languages
+
+    files = [str(path) for path in input_files(args.inputs)]
+    try:
+        dataset = datasets.Dataset.from_generator(projected_records, features=COMMITPACK_FEATURES,
+                                                  gen_kwargs={"files": files}, cache_dir=args.cache_dir)
+    except Exception as error:  # datasets wraps generator errors in DatasetGenerationError
+        cause = cli_error_in_chain(error)
+        if cause is not None:
+            raise cause from None
+        if "corresponds to no data" in str(error):  # an empty split
+            raise CliError("no records to push") from None
+        raise
+    pushed = push_languages(dataset, args.repo_id, private=args.private or None, max_shard_size=args.max_shard_size)
+    print(f"pushed {len(dataset)} rows to {args.repo_id}: configs {', '.join(pushed)}")
+    return 0

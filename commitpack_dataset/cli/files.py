@@ -1,0 +1,208 @@
+"""Atomic per-language output files and CommitPack input files (JSONL / Parquet) for the CLI.
+
+Every output file is written to a temporary file next to it and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Sequence
+
+from commitpack_dataset.cli.errors import CliError
+
+DROP_COUNTS_FILE = "drop_counts.json"
+FORMATS = ("jsonl", "parquet")
+INPUT_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_json(target: Path, payload: dict) -> None:
+    """Write ``payload`` as indented JSON, atomically."""
+    with atomic_path(target) as temporary:
+        temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+class LanguageFiles:
+    """Streams records into ``output/data/<config>/data.<format>``, one file per language.
+
+    Each file is written to a temporary file next to its target and renamed into place by
+    ``close()``; ``abort()`` (or leaving the ``with`` block with an exception) removes them. Parquet
+    rows are buffered ``batch_size`` at a time per language, so memory stays bounded.
+    """
+
+    def __init__(self, output: Path, file_format: str, batch_size: int = 1000):
+        self.output, self.file_format, self.batch_size = Path(output), file_format, batch_size
+        self.rows: Dict[str, int] = {}
+        self._open: Dict[str, tuple] = {}  # config -> (target, temporary, handle or writer, buffer)
+
+    def _start(self, name: str) -> tuple:
+        target = self.output / "data" / name / f"data.{self.file_format}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        if self.file_format == "jsonl":
+            sink = os.fdopen(handle, "w", encoding="utf-8")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            from commitpack_dataset.builders import FIELDS
+
+            os.close(handle)
+            sink = pq.ParquetWriter(temporary, pa.schema([(field, pa.string()) for field in FIELDS]))
+        self._open[name] = (target, temporary, sink, [])
+        self.rows[name] = 0
+        return self._open[name]
+
+    def write(self, record: dict) -> None:
+        """Append one record to its language's file."""
+        from commitpack_dataset.builders import FIELDS
+        from commitpack_dataset.languages import config_name
+
+        name = config_name(record["lang"])
+        _, _, sink, buffer = self._open.get(name) or self._start(name)
+        row = {field: record[field] for field in FIELDS}
+        if self.file_format == "jsonl":
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            buffer.append(row)
+            if len(buffer) >= self.batch_size:
+                self._flush_parquet(sink, buffer)
+        self.rows[name] += 1
+
+    @staticmethod
+    def _flush_parquet(writer, buffer: List[dict]) -> None:
+        import pyarrow as pa
+
+        if buffer:
+            writer.write_table(pa.Table.from_pylist(buffer, writer.schema))
+            buffer.clear()
+
+    def close(self) -> Dict[str, int]:
+        """Finish every file and rename it into place; return rows per config."""
+        for target, temporary, sink, buffer in self._open.values():
+            if self.file_format == "parquet":
+                self._flush_parquet(sink, buffer)
+            sink.close()
+            os.replace(temporary, target)
+        self._open.clear()
+        return dict(self.rows)
+
+    def abort(self) -> None:
+        """Close and delete every temporary file; nothing is renamed into place."""
+        for _, temporary, sink, _ in self._open.values():
+            with contextlib.suppress(Exception):
+                sink.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        self._open.clear()
+
+    def __enter__(self) -> "LanguageFiles":
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_drop_summary(output: Path, rows_per_config: Dict[str, int], drop_counts: Dict[str, int]) -> None:
+    """``output/drop_counts.json``: rows kept per config and drops per reason (``commitpack stats`` reads it)."""
+    write_json(Path(output) / DROP_COUNTS_FILE, {"kept": sum(rows_per_config.values()),
+                                                  "rows_per_config": dict(rows_per_config),
+                                                  "drop_counts": dict(drop_counts)})
+
+
+def write_by_language(output: Path, records: Iterable[dict], file_format: str) -> Dict[str, int]:
+    """Stream records into ``output/data/<config>/data.<format>``; return rows per config."""
+    with LanguageFiles(output, file_format) as files:
+        for record in records:
+            files.write(record)
+    return dict(files.rows)
+
+
+def input_files(paths: Sequence[str]) -> List[Path]:
+    """Expand files and directories into the JSONL/Parquet files to read, sorted per directory."""
+    files: List[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in INPUT_SUFFIXES)
+            if not found:
+                raise CliError(f"no .jsonl/.json/.parquet files under {path}")
+            files.extend(found)
+        elif path.is_file():
+            if path.suffix not in INPUT_SUFFIXES:
+                raise CliError(f"{path}: unsupported file type (expected .jsonl, .json or .parquet)")
+            files.append(path)
+        else:
+            raise CliError(f"input not found: {path}")
+    return files
+
+
+def _rows(path: Path) -> Iterator[dict]:
+    """Rows of one JSONL or Parquet file, streamed (Parquet in record batches)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
+            yield from batch.to_pylist()
+    else:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def read_records(path: Path) -> Iterator[dict]:
+    """Yield records from one JSONL or Parquet file; unreadable files and bad rows raise CliError."""
+    from commitpack_dataset.builders import FIELDS
+
+    rows = _rows(path)
+    number = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise CliError(f"cannot read {path}: {error}") from error
+        except Exception as error:  # pyarrow raises its own error types for corrupt files
+            raise CliError(f"cannot read {path}: {type(error).__name__}: {error}") from error
+        number += 1
+        missing = [name for name in FIELDS if name not in row] if isinstance(row, dict) else list(FIELDS)
+        if missing:
+            raise CliError(f"{path}: record {number} lacks CommitPack fields {missing}")
+        yield row
+
+
+def prepare_output(output: str, overwrite: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output whose ``data/`` already holds files (stale languages would survive a re-run)
+    unless ``overwrite``, which removes that ``data/`` directory only; never when inputs live there."""
+    data = Path(output).resolve() / "data"
+    if any(data in Path(path).resolve().parents for path in inputs):
+        raise CliError(f"input files lie inside the output directory {data}; choose another --output")
+    if data.exists() and any(path.is_file() for path in data.rglob("*")):
+        if not overwrite:
+            raise CliError(f"{data} already exists; pass --overwrite to replace it")
+        import shutil
+
+        shutil.rmtree(data)
