@@ -214,15 +214,24 @@ def handle(request, scratch, sweep):
     return response
 
 
-def _demote(pid):
-    """Idle CPU priority for the child's process group and its session's autogroup (the child
-    is a session leader): it keeps running, on the CPU nobody else wants."""
+def _renice(pid, nice):
+    """Set the child's session autogroup (the child is a session leader) and process group to
+    ``nice``. Demoted (19), the child keeps running on the CPU nobody else wants; before it is
+    killed it goes back to 0 (dying needs the CPU too), which an unprivileged process may do for
+    an autogroup -- once per 100 ms machine-wide, hence the retries -- but not for a process."""
+    for attempt in range(20):
+        try:
+            with open(f"/proc/{pid}/autogroup", "w") as fh:
+                fh.write(str(nice))
+            break
+        except BlockingIOError:  # EAGAIN: the kernel's rate limit
+            time.sleep(0.02)
+        except OSError:
+            break  # gone, or the kernel has no autogroups
     try:
-        os.setpriority(os.PRIO_PGRP, pid, 19)
-        with open(f"/proc/{pid}/autogroup", "w") as fh:
-            fh.write("19")
+        os.setpriority(os.PRIO_PGRP, pid, nice)
     except OSError:
-        pass  # gone, or the kernel has no autogroups
+        pass
 
 
 def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
@@ -231,17 +240,19 @@ def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
     pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
     verdict_buf, output = bytearray(), bytearray()
     streams = {verdict_r: (verdict_buf, 4 * DETAIL_CAP), out_r: (output, OUTPUT_CAP)}
-    status, killed = None, False
+    status, killed, demoted = None, False, False
     try:
         while status is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if demoted:
+                    _renice(pid, 0)
                 os.killpg(pid, signal.SIGKILL)
                 killed = True
                 break
             if demote_at is not None and time.monotonic() >= demote_at:
-                _demote(pid)
-                demote_at = None
+                _renice(pid, 19)
+                demoted, demote_at = True, None
             watched = list(streams) + ([pidfd] if pidfd is not None else [])
             poll = remaining if pidfd is not None else min(remaining, 0.005)
             if demote_at is not None:

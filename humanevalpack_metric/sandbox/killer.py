@@ -16,7 +16,7 @@ import subprocess
 import time
 
 from .cgroups import Cgroups
-from .priority import demote
+from .priority import demote, promote
 from .procfs import descendants, parent_pid, processes, uid_processes
 from .slots import kill_uid
 
@@ -40,6 +40,7 @@ class Killer:
         self.proc: subprocess.Popen | None = None
         self.init: int | None = None  # pidfd of the init of the run's PID namespace (bwrap)
         self.gone = False  # proven: no process of the run is left
+        self.demoted = False  # at idle priority: promoted again before it is killed
 
     def watch_init(self, pid: int) -> None:
         """Track the init of the run's PID namespace, whose host pid bwrap reported. The kernel
@@ -64,7 +65,9 @@ class Killer:
 
     def demote(self) -> int:
         """Drop the run's processes to idle CPU priority (see priority.py); how many."""
-        return demote(self.running())
+        done = demote(self.running())
+        self.demoted = self.demoted or done > 0
+        return done
 
     def everything(self, final: bool = False) -> None:
         """Kill the run's processes and, if ``final``, make sure they are gone.
@@ -75,6 +78,9 @@ class Killer:
         process, ~10 ms) is the last line, also catching daemons in the fallback."""
         if self.gone:
             return
+        if self.demoted:  # dying takes CPU too: not at idle priority on a busy machine
+            promote(self.running())
+            self.demoted = False
         if self.proc is not None and (self.proc.returncode is None or self.init is None):
             # the outer bwrap (its PID namespace dies) or the fallback's process group; once
             # bwrap is reaped its pid may be reused, and killing the init suffices

@@ -686,3 +686,43 @@ def test_a_run_past_its_demotion_point_yields_the_cpu(sandbox):
     assert not kept.demoted and kept_nice == 0 and kept_after > 3 * after, (kept.stdout, after)
     with pytest.raises(ValueError, match="demote_fraction"):
         Sandbox(mode=sandbox.mode, demote_fraction=0)
+
+
+def test_demote_and_promote_set_the_process_and_its_autogroup(tmp_path):
+    from humanevalpack_metric.sandbox.priority import demote, promote
+
+    child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        autogroup = Path(f"/proc/{child.pid}/autogroup")
+        assert demote([child.pid]) == 1 and os.getpriority(os.PRIO_PROCESS, child.pid) == 19
+        if autogroup.exists():  # kernels with sched_autogroup
+            assert autogroup.read_text().strip().endswith("nice 19")
+        if IS_ROOT:  # raising a process's priority again needs CAP_SYS_NICE
+            assert promote([child.pid]) == 1 and os.getpriority(os.PRIO_PROCESS, child.pid) == 0
+        if autogroup.exists():
+            promote([child.pid])
+            assert autogroup.read_text().strip().endswith("nice 0")
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_demoted_run_is_promoted_before_it_is_killed(sandbox, workdir, marker, monkeypatch):
+    """Dying needs the CPU: a run at nice 19 on a busy machine could take seconds to exit."""
+    from humanevalpack_metric.sandbox import killer as killer_module
+
+    seen = []
+    real_promote = killer_module.promote
+
+    def promote(pids):
+        pids = list(pids)
+        seen.append(sorted(os.getpriority(os.PRIO_PROCESS, pid) for pid in pids))
+        return real_promote(pids)
+
+    monkeypatch.setattr(killer_module, "promote", promote)
+    demoting = Sandbox(ro_binds=PYTHON_BINDS, mode=sandbox.mode, demote_fraction=0.25,
+                       cgroups=sandbox._cgroups is not None)
+    res = demoting.run(["sh", "-c", f"while :; do :; done # {marker}"], workdir, timeout=2.0)
+    assert res.timed_out and res.demoted
+    assert seen and 19 in seen[0], seen
+    assert_nothing_left(demoting, marker)
