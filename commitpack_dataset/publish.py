@@ -100,7 +100,8 @@ def push_parquet_languages(directory: os.PathLike, repo_id: str, split: str = "t
              if path.startswith(folders) and path not in uploads]
     readme = _readme_with_configs(repo_id, list(configs), split, token)
     operations = [CommitOperationDelete(path_in_repo=path) for path in stale]
-    operations += [CommitOperationAdd(path_in_repo=target, path_or_fileobj=str(path)) for target, path in uploads.items()]
+    operations += [CommitOperationAdd(path_in_repo=target, path_or_fileobj=str(path))
+                   for target, path in uploads.items()]
     operations.append(CommitOperationAdd(path_in_repo=README, path_or_fileobj=readme.encode("utf-8")))
     api.create_commit(repo_id, operations, repo_type="dataset",
                       commit_message=f"Upload {len(configs)} language configs")

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
 
 from commitpack_dataset.cli.errors import CliError, cli_error_in_chain
-from commitpack_dataset.cli.files import input_files, prepare_output, read_records, write_by_language, write_drop_summary
+from commitpack_dataset.cli.files import (
+    input_files,
+    prepare_output,
+    read_records,
+    write_by_language,
+    write_drop_summary,
+)
 
 
 def resolve_languages(requested: Optional[Sequence[str]]) -> Optional[tuple]:

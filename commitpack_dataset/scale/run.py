@@ -58,7 +58,8 @@ def build_pipelines(config: ScaleConfig) -> Dict[str, List[Any]]:
     mine = [
         steps.ReadCommits(commitpack, config.index_dir),
         steps.FirstCopyOfCommit(config.index_dir),
-        steps.RulesFilter("📏 CommitPack rules", functools.partial(commitpack_pipeline, faithful=commitpack.faithful)),
+        steps.RulesFilter("📏 CommitPack rules",
+                          functools.partial(commitpack_pipeline, faithful=commitpack.faithful)),
     ]
     if commitpack.languages is not None:
         mine.append(steps.LanguageSelection(commitpack.languages))

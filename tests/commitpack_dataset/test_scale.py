@@ -2,7 +2,9 @@
 Parquet per language, global dedup across tasks, datatrove's per-reason stats, resume, Hub push."""
 
 import json
+import shutil
 import subprocess
+
 import pytest
 
 from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackConfig, CommitPackFT
@@ -251,6 +253,17 @@ def test_push_parquet_folders_and_load_each_config(local_hub, commitpack_run, tm
         assert sorted(loaded.to_list(), key=lambda row: row["commit"]) == sorted(
             expected[name], key=lambda row: row["commit"])
 
+    # pushing python again replaces that config's files and keeps the other configs
+    only = tmp_path / "again" / "data" / "python"
+    only.mkdir(parents=True)
+    shutil.copy(output / "data" / "python" / "000_00001.parquet", only / "part.parquet")
+    assert push_parquet_languages(tmp_path / "again", repo_id) == ["python"]
+    files = local_hub.api.list_repo_files(repo_id, repo_type="dataset")
+    assert [f for f in files if f.startswith("data/python/")] == ["data/python/part.parquet"]
+    assert sorted(get_dataset_config_names(repo_id)) == pushed
+    assert len(load_dataset(repo_id, "python", split="train")) == 1
+    assert len(load_dataset(repo_id, "go", split="train")) == len(expected["go"])
+
 
 def test_executor_kind_picks_datatrove_executors_chained_by_stage(repositories, tmp_path):
     from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
@@ -274,16 +287,3 @@ def test_executor_kind_picks_datatrove_executors_chained_by_stage(repositories, 
                                     executor_options={"time": "02:00:00"}))
     with pytest.raises(ScaleError, match="executor must be one of"):
         ScaleConfig(commitpack, str(tmp_path / "d"), executor="spark")
-
-    # pushing python again replaces that config's files and keeps the other configs
-    import shutil
-
-    only = tmp_path / "again" / "data" / "python"
-    only.mkdir(parents=True)
-    shutil.copy(output / "data" / "python" / "000_00001.parquet", only / "part.parquet")
-    assert push_parquet_languages(tmp_path / "again", repo_id) == ["python"]
-    files = local_hub.api.list_repo_files(repo_id, repo_type="dataset")
-    assert [f for f in files if f.startswith("data/python/")] == ["data/python/part.parquet"]
-    assert sorted(get_dataset_config_names(repo_id)) == pushed
-    assert len(load_dataset(repo_id, "python", split="train")) == 1
-    assert len(load_dataset(repo_id, "go", split="train")) == len(expected["go"])
