@@ -158,7 +158,7 @@ class RepositoryShard:
         self._emitted: set = set()
         self.opt_out = OptOutOwners(config.opt_out_logins) if config.opt_out_logins else None
 
-    def _miner(self) -> CommitMiner:
+    def miner(self) -> CommitMiner:
         config = self.config
         return CommitMiner(revisions=config.revisions, since=config.since, until=config.until,
                            max_blob_bytes=config.max_blob_bytes, strict=config.strict,
@@ -185,7 +185,7 @@ class RepositoryShard:
             return overrides[location]
         return detect_repository_license(git_dir, license_revision(self.config.revisions))
 
-    def _open(self, locations: Sequence[str]) -> List[Tuple[str, str, str]]:
+    def open_repositories(self, locations: Sequence[str]) -> List[Tuple[str, str, str]]:
         """``(location, git_dir, license)`` of the usable repositories, counting the rest."""
         opened = []
         for location in locations:
@@ -205,7 +205,7 @@ class RepositoryShard:
             opened.append((location, str(git_dir), license_value))
         return opened
 
-    def _containing_repositories(self, opened: Sequence[Tuple[str, str, str]]) -> Dict[str, List[int]]:
+    def containing_repositories(self, opened: Sequence[Tuple[str, str, str]]) -> Dict[str, List[int]]:
         """Commit SHA -> indexes of the shard repositories that contain it (one rev-list each)."""
         containing: Dict[str, List[int]] = {}
         for index, (_, git_dir, _) in enumerate(opened):
@@ -219,10 +219,10 @@ class RepositoryShard:
 
     def records(self, locations: Sequence[str]) -> Iterator[Tuple[str, Dict[str, str]]]:
         """Yield ``(commit sha, record)`` for every kept commit of the shard."""
-        opened = self._open(list(dict.fromkeys(locations)))
-        containing = self._containing_repositories(opened)
+        opened = self.open_repositories(list(dict.fromkeys(locations)))
+        containing = self.containing_repositories(opened)
         for index, (_, git_dir, _) in enumerate(opened):
-            miner = self._miner()
+            miner = self.miner()
             for mined in miner.mine(git_dir):
                 holders = containing.get(mined.sha, [index])
                 record = {

@@ -89,7 +89,7 @@ class MinedCommit:
         return self.message.split("\n", 1)[0]
 
 
-def _split_nul_stream(stream: IO[bytes], chunk_size: int = 1 << 16) -> Iterator[bytes]:
+def split_nul_stream(stream: IO[bytes], chunk_size: int = 1 << 16) -> Iterator[bytes]:
     """Yield NUL-separated tokens from a binary stream without reading it all."""
     pending = b""
     while True:
@@ -333,7 +333,7 @@ class CommitMiner:
         return modified[0], ""
 
     @staticmethod
-    def _mode_reason(entry: RawEntry) -> str:
+    def mode_reason(entry: RawEntry) -> str:
         if _SUBMODULE_MODE in (entry.old_mode, entry.new_mode):
             return "submodule"
         if _SYMLINK_MODE in (entry.old_mode, entry.new_mode):
@@ -355,7 +355,7 @@ class CommitMiner:
                 reasons.append("")
         return reasons
 
-    def _read_batch(self, blobs: BlobReader, batch: Sequence[Tuple[LoggedCommit, RawEntry]]) -> Iterator[MinedCommit]:
+    def read_batch(self, blobs: BlobReader, batch: Sequence[Tuple[LoggedCommit, RawEntry]]) -> Iterator[MinedCommit]:
         """Read the blobs of a batch of candidates with one request per process; yield in order."""
         reasons = self._size_reasons(blobs, batch)
         wanted = [entry for (_, entry), reason in zip(batch, reasons) if not reason]
@@ -393,7 +393,7 @@ class CommitMiner:
         with tempfile.TemporaryFile() as stderr_file, BlobReader(git_dir) as blobs:
             log = subprocess.Popen(self._log_command(git_dir), stdout=subprocess.PIPE, stderr=stderr_file)
             try:
-                yield from self._mine_stream(log.stdout, blobs)
+                yield from self.mine_stream(log.stdout, blobs)
             finally:
                 log.stdout.close()
                 returncode = log.wait()
@@ -405,7 +405,7 @@ class CommitMiner:
 
     def _candidates(self, stdout: IO[bytes]) -> Iterator[Tuple[LoggedCommit, RawEntry]]:
         """Commits whose one modified entry passes every check that needs no blob."""
-        for commit in parse_log_stream(_split_nul_stream(stdout)):
+        for commit in parse_log_stream(split_nul_stream(stdout)):
             entry, reason = self.single_modified_entry(commit)
             if entry is None:
                 self.skipped[reason] += 1
@@ -415,18 +415,18 @@ class CommitMiner:
                 if reason:
                     self.skipped[reason] += 1
                     continue
-            reason = self._mode_reason(entry)
+            reason = self.mode_reason(entry)
             if reason:
                 self.skipped[reason] += 1
                 continue
             yield commit, entry
 
-    def _mine_stream(self, stdout: IO[bytes], blobs: BlobReader) -> Iterator[MinedCommit]:
+    def mine_stream(self, stdout: IO[bytes], blobs: BlobReader) -> Iterator[MinedCommit]:
         batch: List[Tuple[LoggedCommit, RawEntry]] = []
         for candidate in self._candidates(stdout):
             batch.append(candidate)
             if len(batch) >= self.batch_size:
-                yield from self._read_batch(blobs, batch)
+                yield from self.read_batch(blobs, batch)
                 batch = []
         if batch:
-            yield from self._read_batch(blobs, batch)
+            yield from self.read_batch(blobs, batch)

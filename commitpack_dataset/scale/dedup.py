@@ -101,14 +101,14 @@ class IndexRepositories(PipelineStep):
 
         location = self.repositories[number]
         shard = RepositoryShard(self.commitpack, metadata_pipeline=None)
-        opened = shard._open([location])  # clone cache, license detection and policy, with drop reasons
+        opened = shard.open_repositories([location])  # clone cache, license detection and policy, with drop reasons
         for reason, count in shard.drop_counts.items():
             self.stat_update(f"dropped_{reason}", value=count, unit="repository")
         row = {"index": number, "location": location, "name": repository_name(location), "kept": bool(opened)}
         if not opened:
             return row
         row["git_dir"], row["license"] = opened[0][1], opened[0][2]
-        commits = shard._containing_repositories(opened)  # the builder's git rev-list of the mined revisions
+        commits = shard.containing_repositories(opened)  # the builder's git rev-list of the mined revisions
         for commit in commits:
             pairs[partition_of(commit, self.partitions)].append((commit, number))
         self.stat_update("commits", value=len(commits), unit="repository")

@@ -31,7 +31,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.parquet import ParquetWriter
 from datatrove.utils.typeshelper import StatHints
 
-from commitpack_dataset.mining import CommitMiner, LoggedCommit, RawEntry, _split_nul_stream, parse_log_stream
+from commitpack_dataset.mining import CommitMiner, LoggedCommit, RawEntry, split_nul_stream, parse_log_stream
 from commitpack_dataset.scale.dedup import RepositoryTable, shared_commits
 
 GIT = "_git"
@@ -42,7 +42,7 @@ def miner_for(commitpack, miner_class=CommitMiner) -> CommitMiner:
     """A ``miner_class`` with the builder's mining options for ``commitpack`` and no prefilter."""
     from commitpack_dataset.builders import RepositoryShard
 
-    configured = RepositoryShard(commitpack, metadata_pipeline=None)._miner()
+    configured = RepositoryShard(commitpack, metadata_pipeline=None).miner()
     options = {field.name: getattr(configured, field.name) for field in dataclasses.fields(configured) if field.init}
     return miner_class(**dict(options, prefilter=None, skipped=Counter()))
 
@@ -51,8 +51,8 @@ class _CandidateCommits(CommitMiner):
     """A CommitMiner whose ``mine()`` yields ``(commit, entry)`` of single-modified-file commits and reads
     no blob: the dedup and the rules run as datatrove steps first, then ``ReadContents`` reads the blobs."""
 
-    def _mine_stream(self, stdout, blobs) -> Iterator[tuple]:
-        for commit in parse_log_stream(_split_nul_stream(stdout)):
+    def mine_stream(self, stdout, blobs) -> Iterator[tuple]:
+        for commit in parse_log_stream(split_nul_stream(stdout)):
             entry, reason = self.single_modified_entry(commit)
             if entry is None:
                 self.skipped[reason] += 1
@@ -211,7 +211,7 @@ class ReadContents(PipelineStep):
             commit = LoggedCommit(sha=document.id, parents=git["parents"], author_date=git["author_date"],
                                   message=document.metadata["message"])
             pairs.append((commit, RawEntry(*git["entry"])))
-        mined = {item.sha: item for item in miner._read_batch(blobs, pairs)}
+        mined = {item.sha: item for item in miner.read_batch(blobs, pairs)}
         _stat_drops(self, miner.skipped - before)
         for document in batch:
             item = mined.get(document.id)
@@ -232,7 +232,7 @@ class ReadContents(PipelineStep):
             for document in data:
                 self.stat_update(StatHints.total)
                 git = document.metadata[GIT]
-                reason = CommitMiner._mode_reason(RawEntry(*git["entry"]))
+                reason = CommitMiner.mode_reason(RawEntry(*git["entry"]))
                 if reason:
                     _stat_drops(self, Counter({reason: 1}))
                     continue
