@@ -10,7 +10,8 @@ row (105-918 tokens, median 180), so no strategy loses tokens to truncation.
    longest in its batch) and with TRL's strategies ``bfd`` (best-fit decreasing, padding-free
    batches), ``bfd_split`` (bfd, long rows split instead of truncated) and ``wrapped`` (rows
    concatenated and cut into ``max_length`` blocks). The trainer's own data loader is read for
-   ``steps x gradient_accumulation_steps`` batches, through a counting wrapper around its own
+   ``steps x gradient_accumulation_steps`` batches (over several epochs when packing leaves fewer
+   batches per epoch, as training would), through a counting wrapper around its own
    collator: *efficiency* = real tokens / token slots in the collated ``input_ids``; *fill* =
    real tokens / (examples x ``max_length``), how full the rows (packed blocks) are.
 2. **Overhead**: wall time of ``python -m octo_trainer.train --config <recipe>`` (the
@@ -19,7 +20,8 @@ row (105-918 tokens, median 180), so no strategy loses tokens to truncation.
    (``--bare-arm``: ``load_dataset`` of the already-rendered prompt/completion rows,
    ``SFTConfig``/``LoraConfig`` with the recipe's values, ``SFTTrainer``, ``train``,
    ``save_model``). Each is a fresh process; after one untimed warm-up of each, the two arms
-   alternate (ABBA) for ``--repeats`` pairs; the overhead is the median of the per-pair ratios.
+   alternate (ABBA) for ``--repeats`` pairs; the overhead is the median of the per-pair ratios,
+   of wall time and of the child's CPU time (user + system; steadier on a shared machine).
    Both arms must end on the same training loss, or the comparison is refused.
 
     python benchmarks/sft_benchmark.py                     # 400 rows, 20 steps, 5 pairs
@@ -186,6 +188,20 @@ def strategy_overrides(strategy: str) -> list[str]:
     return ["--packing", "true", "--packing_strategy", strategy]
 
 
+def consume(dataloader, wanted: int) -> int:
+    """Read ``wanted`` batches, starting new epochs as the trainer does; return how many were read.
+
+    Only the last epoch is cut short, so the collator's look-ahead batch comes after them all.
+    """
+    consumed = 0
+    while consumed < wanted:
+        epoch = sum(1 for _ in islice(dataloader, wanted - consumed))
+        if epoch == 0:
+            break
+        consumed += epoch
+    return consumed
+
+
 def measure_packing(recipe: Path, strategy: str) -> dict[str, Any]:
     """Efficiency and fill of the first ``max_steps x accumulation`` batches the trainer loads."""
     from octo_trainer.train import build_trainer, parse_args
@@ -194,7 +210,7 @@ def measure_packing(recipe: Path, strategy: str) -> dict[str, Any]:
     counter = CountingCollator(trainer.data_collator)
     trainer.data_collator = counter
     wanted = trainer.args.max_steps * trainer.args.gradient_accumulation_steps
-    consumed = sum(1 for _ in islice(trainer.get_train_dataloader(), wanted))
+    consumed = consume(trainer.get_train_dataloader(), wanted)
     counts, max_length = counter.total(consumed), trainer.args.max_length
     return {
         "strategy": strategy,
@@ -257,11 +273,12 @@ def bare_arm(spec_path: str) -> int:
 
 @dataclass
 class Arm:
-    """One timed contender: a command and where it reports its final training loss."""
+    """One timed contender: its command and, per run, wall and CPU seconds and the final loss."""
 
     name: str
     command: list[str]
-    times: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
 
 
@@ -272,17 +289,28 @@ def ours_loss(recipe: Path) -> float:
     return json.loads((out / "train_results.json").read_text())["train_loss"]
 
 
-def run_arm(arm: Arm, env: dict[str, str], log: Path, recipe: Path) -> tuple[float, float]:
-    """Run ``arm`` once in a fresh process: (wall seconds, final training loss)."""
-    started = time.perf_counter()
+def children_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_arm(arm: Arm, env: dict[str, str], log: Path, recipe: Path) -> tuple[float, float, float]:
+    """Run ``arm`` once in a fresh process: (wall seconds, its CPU seconds, final training loss).
+
+    CPU time (user + system of the finished child) is less sensitive than wall time to other
+    work on a shared machine; both are reported.
+    """
+    cpu_before, started = children_cpu_seconds(), time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
         done = subprocess.run(arm.command, env=env, stdout=subprocess.PIPE, stderr=out, text=True)
-    seconds = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, children_cpu_seconds() - cpu_before
     if done.returncode != 0:
         raise RuntimeError(f"{arm.name} failed ({done.returncode}); see {log}")
     if arm.name == "ours":
-        return seconds, ours_loss(recipe)
-    return seconds, json.loads(done.stdout.strip().splitlines()[-1])["train_loss"]
+        return wall, cpu, ours_loss(recipe)
+    return wall, cpu, json.loads(done.stdout.strip().splitlines()[-1])["train_loss"]
 
 
 def arm_environment(threads: int, work: Path) -> dict[str, str]:
@@ -292,6 +320,20 @@ def arm_environment(threads: int, work: Path) -> dict[str, str]:
                HF_DATASETS_CACHE=str(work / "hf-datasets"),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
     return env
+
+
+def ratio_summary(ours: list[float], bare: list[float]) -> dict[str, Any]:
+    """Per-pair ratios ours / bare, their median and range, and the ratio of the medians."""
+    ratios = [a / b for a, b in zip(ours, bare)]
+    return {
+        "ours_seconds": ours,
+        "bare_seconds": bare,
+        "ratios": ratios,
+        "median_ratio": statistics.median(ratios),
+        "min_ratio": min(ratios),
+        "max_ratio": max(ratios),
+        "ratio_of_medians": statistics.median(ours) / statistics.median(bare),
+    }
 
 
 def time_arms(config: BenchmarkConfig, recipe: Path, spec: Path, work: Path) -> dict[str, Any]:
@@ -305,20 +347,15 @@ def time_arms(config: BenchmarkConfig, recipe: Path, spec: Path, work: Path) -> 
     for index in range(config.repeats):
         order = (ours, bare) if index % 2 == 0 else (bare, ours)
         for arm in order:
-            seconds, loss = run_arm(arm, env, work / f"{arm.name}-{index}.log", recipe)
-            arm.times.append(seconds)
+            wall, cpu, loss = run_arm(arm, env, work / f"{arm.name}-{index}.log", recipe)
+            arm.wall.append(wall)
+            arm.cpu.append(cpu)
             arm.losses.append(loss)
     if any(abs(a - b) > 1e-4 for a, b in zip(ours.losses, bare.losses)):
         raise RuntimeError(f"the arms trained differently: losses ours {ours.losses}, bare {bare.losses}")
-    ratios = [a / b for a, b in zip(ours.times, bare.times)]
     return {
-        "ours_seconds": ours.times,
-        "bare_seconds": bare.times,
-        "ratios": ratios,
-        "median_ratio": statistics.median(ratios),
-        "min_ratio": min(ratios),
-        "max_ratio": max(ratios),
-        "ratio_of_medians": statistics.median(ours.times) / statistics.median(bare.times),
+        "wall": ratio_summary(ours.wall, bare.wall),
+        "cpu": ratio_summary(ours.cpu, bare.cpu),
         "train_loss": ours.losses[0],
         "commands": {"ours": ours.command, "bare": bare.command},
     }
@@ -346,14 +383,19 @@ def markdown_report(report: dict[str, Any]) -> str:
                      f"{row['efficiency']:.4f} | {row['fill']:.4f} |")
     timing = report.get("overhead")
     if timing:
-        lines += ["", "| arm | median s | runs (s) |", "|---|---:|---|"]
-        for arm in ("ours", "bare"):
-            times = timing[f"{arm}_seconds"]
-            lines.append(f"| {arm} | {statistics.median(times):.2f} | "
-                         f"{', '.join(f'{t:.2f}' for t in times)} |")
-        lines += ["", f"overhead ours / bare: median {timing['median_ratio']:.3f}x "
-                      f"(pairs {timing['min_ratio']:.3f}-{timing['max_ratio']:.3f}x; "
-                      f"target <= {OVERHEAD_TARGET}x)"]
+        lines += ["", "| arm | clock | median s | runs (s) |", "|---|---|---:|---|"]
+        for clock in ("wall", "cpu"):
+            for arm in ("ours", "bare"):
+                times = timing[clock][f"{arm}_seconds"]
+                lines.append(f"| {arm} | {clock} | {statistics.median(times):.2f} | "
+                             f"{', '.join(f'{t:.2f}' for t in times)} |")
+        lines.append("")
+        for clock in ("wall", "cpu"):
+            summary = timing[clock]
+            lines.append(f"overhead ours / bare ({clock}): median {summary['median_ratio']:.3f}x, "
+                         f"pairs {summary['min_ratio']:.3f}-{summary['max_ratio']:.3f}x, "
+                         f"ratio of medians {summary['ratio_of_medians']:.3f}x "
+                         f"(target <= {OVERHEAD_TARGET}x)  ")
     return "\n".join(lines) + "\n"
 
 
@@ -376,10 +418,12 @@ def save_chart(report: dict[str, Any], path: Path) -> Path | None:
     left.legend(loc="lower right")
     timing = report.get("overhead")
     if timing:
-        right.boxplot([timing["ours_seconds"], timing["bare_seconds"]])
-        right.set_xticks([1, 2], ["octopack-sft", "bare SFTTrainer"])
+        series = [timing[clock][f"{arm}_seconds"] for clock in ("wall", "cpu") for arm in ("ours", "bare")]
+        right.boxplot(series)
+        right.set_xticks([1, 2, 3, 4], ["ours wall", "bare wall", "ours CPU", "bare CPU"])
         right.set_ylabel("seconds per run (fresh process)")
-        right.set_title(f"overhead median {timing['median_ratio']:.3f}x")
+        right.set_title(f"ours / bare: wall {timing['wall']['median_ratio']:.3f}x, "
+                        f"CPU {timing['cpu']['median_ratio']:.3f}x")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
