@@ -382,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     source = resolve_config_arg(args)
     trainer = run(*parse_args(args), recipe_source=source)
+    # every rank gets here before the process group is torn down: without this barrier a gloo
+    # worker thread can wait forever for the GIL at exit under DDP (pytorch/pytorch#56297)
+    trainer.accelerator.wait_for_everyone()
     trainer.end()
     return 0
 

@@ -38,6 +38,8 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     assert "humanevalpack_metric/assets/rust/rand04/Cargo.toml" in names
     assert "commitpack_dataset/data/imperative_verbs.txt" in names
     assert "octo_trainer/recipes/magicoder/qlora.yaml" in names
+    assert "octo_trainer/recipes/accelerate/configs/fsdp.yaml" in names  # accelerate launch configs
+    assert "octo_trainer/recipes/accelerate/README.md" in names
     assert "hub_cards/templates/model_card.md" in names  # the model card template
     assert "hub_cards/templates/recipe_card.md" in names  # the recipe repository README template
     assert not any(name.startswith("tests/") for name in names)

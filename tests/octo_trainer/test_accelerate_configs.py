@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -161,30 +162,6 @@ def test_documented_multi_node_flags_reach_torchrun(name: str):
 
 # --------------------------------------------------------------------------- a real DDP run
 
-#: ``octo_trainer.train.main`` unchanged, with every rank waiting for the others before the process
-#: group goes. Without it, a rank can hang for good at exit (seen in ~1 of 3 runs here under load):
-#: a gloo worker thread still freeing the last all-gather waits for the GIL while the main thread,
-#: holding it, destroys DDP's reducer and with it the process group, which joins that thread. Drop
-#: this wrapper for ``-m octo_trainer.train`` once ``main()`` waits for everyone before ``end()``.
-ENTRY = """\
-import sys
-
-from transformers import Trainer
-
-from octo_trainer.train import main
-
-_end = Trainer.end
-
-
-def end_after_barrier(self):
-    self.accelerator.wait_for_everyone()
-    _end(self)
-
-
-Trainer.end = end_after_barrier
-sys.exit(main())
-"""
-
 
 def test_ddp_config_trains_the_tiny_lora_recipe_on_two_cpu_processes(
     tmp_path: Path, tiny_model_dir: Path
@@ -197,19 +174,24 @@ def test_ddp_config_trains_the_tiny_lora_recipe_on_two_cpu_processes(
     data = tmp_path / "rows.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
     out, logs = tmp_path / "out", tmp_path / "logs"
-    entry = tmp_path / "octopack_sft_entry.py"
-    entry.write_text(ENTRY)
     command = [
         str(ACCELERATE), "launch", "--config_file", str(config_path("ddp")),
         "--num_processes", "2", "--main_process_port", "0", "--log_dir", str(logs), "--tee", "3",
-        str(entry), "--config", "tiny-cpu/lora",
+        "-m", "octo_trainer.train", "--config", "tiny-cpu/lora",
         "--model_name_or_path", str(tiny_model_dir), "--datasets", str(data),
         "--output_dir", str(out), "--max_steps", "3", "--max_length", "96",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=240)
-    assert result.returncode == 0, result.stderr[-4000:]
+    # its own session, killed as a group on timeout: the ranks are grandchildren of the launcher
+    launcher = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = launcher.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        _, stderr = launcher.communicate()
+        pytest.fail(f"accelerate launch did not finish in 240 s:\n{stderr[-4000:]}")
+    assert launcher.returncode == 0, stderr[-4000:]
 
     # each rank wrote its own torchrun log: both processes ran
     ranks = sorted(path.parent.name for path in logs.glob("*/attempt_0/*/stderr.log"))
