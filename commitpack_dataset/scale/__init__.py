@@ -16,28 +16,19 @@ job arrays or Ray), resumable per task:
 
 Records and drop counts equal the ``CommitPack``/``CommitPackFT`` builders' on the same
 repositories (built as one shard). ``publish.push_parquet_languages("out/", repo_id)`` pushes the
-folders as one config per language. Names are imported lazily: datatrove loads only when used.
+folders as one config per language. datatrove itself is imported only when a pipeline is built.
 """
 
 from __future__ import annotations
 
-import importlib
+from commitpack_dataset.scale.config import ScaleConfig, ScaleError
+from commitpack_dataset.scale.run import (
+    ScaleResult,
+    build_executors,
+    build_pipelines,
+    read_results,
+    run_pipeline,
+)
 
-_LAZY = {
-    "ScaleConfig": "commitpack_dataset.scale.config",
-    "ScaleError": "commitpack_dataset.scale.config",
-    "ScaleResult": "commitpack_dataset.scale.run",
-    "build_executors": "commitpack_dataset.scale.run",
-    "build_pipelines": "commitpack_dataset.scale.run",
-    "read_results": "commitpack_dataset.scale.run",
-    "run_pipeline": "commitpack_dataset.scale.run",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'commitpack_dataset.scale' has no attribute {name!r}")
-
-
-__all__ = list(_LAZY)
+__all__ = ["ScaleConfig", "ScaleError", "ScaleResult", "build_executors", "build_pipelines",
+           "read_results", "run_pipeline"]
