@@ -213,18 +213,18 @@ class Executor:
         jobs.sort(key=lambda job: -job[0].timeout)  # stable: input order within a timeout
         if jobs:
             names = "+".join(plans)
-            self._execute_all(jobs, desc or f"humanevalpack {names}", start)
+            self._execute_all(jobs, desc or f"humanevalpack {names}")
         results = {}
         for name, plan in plans.items():
             outcomes = [self.cache.get(key) for key in plan.keys]
+            counts = plan.stats.status_counts
             for outcome in outcomes:
-                counts = plan.stats.status_counts
                 counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
             plan.stats.wall_seconds = (plan.finished or time.monotonic()) - start
             results[name] = (outcomes, plan.stats)
         return results
 
-    def _execute_all(self, jobs: list[tuple["_Plan", str, str]], desc: str, start: float) -> None:
+    def _execute_all(self, jobs: list[tuple["_Plan", str, str]], desc: str) -> None:
         """Workers take the next job only once admitted, so jobs start in list order (a
         thread pool racing for the gate would let fast jobs overtake waiting ones)."""
         gate = _Gate(self.num_workers, extra=2 * self.num_workers)
