@@ -10,7 +10,8 @@ packages=(
   openjdk-17-jdk-headless             # Java
   nodejs npm                          # JavaScript
   golang-github-stretchr-testify-dev  # Go tests use testify (offline GOPATH source)
-  librust-regex-dev librust-md5-dev   # crates the Rust tests use (offline cargo source)
+  librust-regex-dev librust-regex+default-dev  # regex + its default-feature crates (aho-corasick, memchr, ...)
+  librust-md5-dev                     # the Rust tests use regex and md5 (offline cargo source)
 )
 command -v javac >/dev/null && packages=("${packages[@]/openjdk-17-jdk-headless}")
 command -v node >/dev/null && packages=("${packages[@]/nodejs}")
