@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = [
     "tests.support.hub_fixtures",
     "tests.support.openai_fixtures",
+    "tests.support.scripted_openai",
 ]
 
 
