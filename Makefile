@@ -8,18 +8,22 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 HUMANEVALPACK_DIR ?= $(firstword $(wildcard ../shared/data/humanevalpack))
 export OCTOPACK_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup demo test test-quick benchmark clean
+.PHONY: setup setup-test demo test test-quick benchmark clean
 
 setup:
 	scripts/setup.sh --toolchains
 
+# the tests also need the test and report tools (headless Chromium): scripts/debian-packages.txt
+setup-test:
+	scripts/setup.sh --toolchains --test-tools
+
 demo: setup
 	HF_ALLOW_CODE_EVAL=1 $(PY) -m octo_trainer.smoke $(if $(HUMANEVALPACK_DIR),--data-dir $(HUMANEVALPACK_DIR))
 
-test: setup
+test: setup-test
 	HF_ALLOW_CODE_EVAL=1 $(PY) -m pytest -p no:cacheprovider --timeout 1800
 
-test-quick: setup
+test-quick: setup-test
 	HF_ALLOW_CODE_EVAL=1 $(PY) -m pytest -p no:cacheprovider -m "not slow" --timeout 600
 
 benchmark: setup
