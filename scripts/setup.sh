@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Set up octopack in a local virtual environment: CPU torch first, then the package with its
-# pinned constraints, then (with --toolchains) the HumanEvalPack toolchains and their caches.
+# Set up octopack in a local virtual environment: the base Debian packages (python3-venv, git),
+# CPU torch first, then the package with its pinned constraints, then (with --toolchains) the
+# HumanEvalPack toolchains and their caches, and (with --test-tools) the tools the tests use
+# (headless Chromium). The Debian packages of each step are a group of scripts/debian-packages.txt.
 #
-#   scripts/setup.sh [--toolchains] [--extras test,serve,...]
+#   scripts/setup.sh [--toolchains] [--test-tools] [--extras test,serve,...]
 #
 # Environment:
 #   VENV             virtual environment directory (default: .venv)
@@ -13,15 +15,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 toolchains=0
+test_tools=0
 extras="test,serve,plots,qlora,toolchains"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --toolchains) toolchains=1 ;;
+    --test-tools) test_tools=1 ;;
     --extras) extras="$2"; shift ;;
-    *) echo "setup.sh: unknown option $1 (use --toolchains, --extras LIST)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option $1 (use --toolchains, --test-tools, --extras LIST)" >&2; exit 2 ;;
   esac
   shift
 done
+
+# python3, python3-venv, git: where they cannot be installed (no root, not Debian) the checks
+# below name what is missing
+scripts/install_packages.sh base || echo "setup.sh: continuing without the base packages" >&2
+command -v git >/dev/null ||
+  echo "setup.sh: warning: git not found: CommitPack mining and the tests need it (apt-get install git)" >&2
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3 || true)}
@@ -59,4 +69,7 @@ if [[ $toolchains == 1 ]]; then
   scripts/install_toolchains.sh
   echo "==> preparing HumanEvalPack toolchains (compile caches, prebuilt crates, warm Go cache)"
   PATH="$PWD/$VENV/bin:$PATH" "$VENV/bin/python" -m humanevalpack_metric.toolchains prepare
+fi
+if [[ $test_tools == 1 ]]; then
+  scripts/install_packages.sh test
 fi
