@@ -1,4 +1,4 @@
-"""Round trips through the local Hub server (``tests/support/hub_server.py``) with the real clients.
+"""Round trips through the dev hub (``hub_cards.dev_hub``, the tests' local Hub) with the real clients.
 
 Each test pushes with huggingface_hub / datasets / transformers and reads back through the same
 public APIs, so a protocol mistake in the server makes the clients fail here before it can make
@@ -31,7 +31,7 @@ from huggingface_hub.errors import (
 )
 
 from tests.support.hub_fixtures import point_clients_at
-from tests.support.hub_server import HubRequestHandler
+from hub_cards.dev_hub import HubRequestHandler
 
 
 def _write_tree(folder: Path, files: dict[str, bytes]) -> None:

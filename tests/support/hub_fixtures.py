@@ -1,4 +1,5 @@
-"""Pytest fixtures that point the real Hugging Face clients at a local Hub (``hub_server.py``).
+"""Pytest fixtures that point the real Hugging Face clients at a local Hub (the product's dev hub,
+``hub_cards.dev_hub``).
 
 Usage -- ask for ``local_hub`` and use the ordinary APIs, nothing mocked::
 
@@ -15,7 +16,7 @@ What ``local_hub`` gives each test:
   see each other's repos and can reuse names;
 * a **fresh ``HF_HOME``** (``local_hub.hf_home``) with the hub, assets, xet, datasets and modules caches
   under it, so nothing is served from a cache filled by an earlier test;
-* ``local_hub.endpoint``, ``local_hub.token``, ``local_hub.namespace`` (the owner of repos created
+* ``local_hub.endpoint``, ``local_hub.token`` (the one token the hub accepts; others get 401), ``local_hub.namespace`` (the owner of repos created
   without one), ``local_hub.api`` (an ``HfApi`` bound to the endpoint and token) and
   ``local_hub.server`` (the ``HubServer``: ``requests`` log, ``read_file``, ``repo``);
 * a check at teardown: an unexpected exception inside the server fails the test (as a teardown error)
@@ -23,11 +24,12 @@ What ``local_hub`` gives each test:
 
 How the clients are redirected (see ``point_clients_at``): the environment (``HF_ENDPOINT``,
 ``HF_TOKEN``, ``HF_HUB_DISABLE_XET=1``, ``HF_HOME`` and the cache variables; offline switches removed)
-*and* the values huggingface_hub, datasets and transformers copied from it at import time --
+*and* the values huggingface_hub, datasets, transformers and evaluate copied from it at import time --
 ``huggingface_hub.constants`` (endpoint, URL template, trusted hosts, caches, xet/offline flags),
 the module-level ``HfApi`` behind ``huggingface_hub.upload_file`` & co, the trusted-origin set in
 ``huggingface_hub.utils._http``, ``datasets.config`` (endpoint and caches) and transformers' shared
-``HfApi`` and modules cache. The session fixture imports those modules *before* anything is patched,
+``HfApi`` and modules cache, ``evaluate.config`` (endpoint, Space URL template, caches, the
+download counter off). The session fixture imports those modules *before* anything is patched,
 so import order does not matter and ``monkeypatch`` restores the true original values afterwards.
 fsspec's ``HfFileSystem`` instance cache is cleared before and after each test.
 
@@ -59,7 +61,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.hub_server import URL_PREFIXES, HubServer
+from hub_cards.dev_hub import URL_PREFIXES, HubServer, client_env
 
 LOCAL_HUB_TOKEN = "hf_local_hub_test_token"
 
@@ -76,6 +78,7 @@ _CLIENT_MODULES = (
     "datasets.config",
     "transformers.utils.hub",
     "transformers.dynamic_module_utils",
+    "evaluate.config",
 )
 
 _OFFLINE_AND_CONFLICTING_ENV = (
@@ -117,8 +120,7 @@ def point_clients_at(monkeypatch: pytest.MonkeyPatch, endpoint: str, token: str,
     }
     for name in _OFFLINE_AND_CONFLICTING_ENV:
         monkeypatch.delenv(name, raising=False)
-    env = {"HF_ENDPOINT": endpoint, "HF_TOKEN": token, "HF_HUB_DISABLE_XET": "1",
-           "HF_HUB_DISABLE_TELEMETRY": "1", **{k: str(v) for k, v in caches.items()}}
+    env = {**client_env(endpoint, token), **{k: str(v) for k, v in caches.items()}}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
@@ -159,6 +161,25 @@ def point_clients_at(monkeypatch: pytest.MonkeyPatch, endpoint: str, token: str,
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, attr):
             monkeypatch.setattr(module, attr, value)
+
+    evaluate_config = sys.modules.get("evaluate.config")
+    if evaluate_config is not None:
+        evaluate_cache = hf_home / "evaluate"
+        for name, value in {
+            "HF_ENDPOINT": endpoint,
+            "HF_LIST_ENDPOINT": endpoint + "/api/spaces?filter={type}",
+            "HUB_EVALUATE_URL": endpoint + "/spaces/{path}/resolve/{revision}/{name}",
+            "HF_CACHE_HOME": str(hf_home),
+            "HF_EVALUATE_CACHE": evaluate_cache,
+            "HF_METRICS_CACHE": hf_home / "metrics",
+            "HF_MODULES_CACHE": caches["HF_MODULES_CACHE"],
+            "DOWNLOADED_EVALUATE_PATH": evaluate_cache / "downloads",
+            "EXTRACTED_EVALUATE_PATH": evaluate_cache / "downloads" / "extracted",
+            "HF_EVALUATE_OFFLINE": False,
+            "HF_UPDATE_DOWNLOAD_COUNTS": False,
+        }.items():
+            if hasattr(evaluate_config, name):
+                monkeypatch.setattr(evaluate_config, name, value)
 
     datasets_config = sys.modules.get("datasets.config")
     if datasets_config is not None:
@@ -209,7 +230,7 @@ class LocalHub:
 def local_hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     """The local Hub for the whole session, on 127.0.0.1 and a free port. Prefer ``local_hub``."""
     import_hub_clients()
-    server = HubServer(tmp_path_factory.mktemp("local-hub"))
+    server = HubServer(tmp_path_factory.mktemp("local-hub"), tokens={LOCAL_HUB_TOKEN: "octo-user"})
     server.start()
     yield server
     server.stop()
