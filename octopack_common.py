@@ -22,12 +22,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 CACHE_DIR_ENV = "OCTOPACK_CACHE_DIR"
 STAMP = "stamp.json"
+_AUTOGROUP_RETRY = 0.02  # seconds between autogroup writes the kernel refused
 
 
 # -- caches and locks ---------------------------------------------------------------------------
@@ -116,11 +118,13 @@ def write_json_atomic(target: str | os.PathLike[str], payload: Any, indent: int 
 
 
 # -- build once, stamped ------------------------------------------------------------------------
-def read_stamp(directory: str | os.PathLike[str]) -> dict | None:
+def read_stamp(directory: str | os.PathLike[str], name: str = STAMP) -> dict | None:
+    """The JSON object in ``directory/name``; None when it is missing or not a JSON object."""
     try:
-        return json.loads((Path(directory) / STAMP).read_text())
+        stamp = json.loads((Path(directory) / name).read_text())
     except (OSError, ValueError):
         return None
+    return stamp if isinstance(stamp, dict) else None
 
 
 def ensure_built(directory: str | os.PathLike[str], key: dict,
@@ -181,21 +185,36 @@ def run_git(repository: str | os.PathLike[str], *args: str, what: str | None = N
 
 
 # -- CPU priority -------------------------------------------------------------------------------
-def renice(pids: Iterable[int], nice: int, group: bool = False) -> int:
+def renice(pids: Iterable[int], nice: int, group: bool = False, patience: float = 0.0) -> int:
     """Set ``nice`` on each pid's session autogroup (where the kernel has autogroups) and on the
     process (``group=True``: its process group); return how many could be reniced.
 
     Raising priority back needs ``CAP_SYS_NICE`` for a process's own nice value; an autogroup's
-    may always go back to 0."""
+    may always go back to 0, but without ``CAP_SYS_ADMIN`` the kernel accepts one autogroup
+    change per 100 ms machine-wide (``EAGAIN`` otherwise): ``patience`` is how many seconds to
+    keep retrying such a refused change (0: try once)."""
     done = 0
     which = os.PRIO_PGRP if group else os.PRIO_PROCESS
     for pid in pids:
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{pid}/autogroup", "w") as handle:
-                handle.write(str(nice))
+        _set_autogroup_nice(pid, nice, patience)
         try:
             os.setpriority(which, pid, nice)
         except OSError:  # gone, or not ours to renice
             continue
         done += 1
     return done
+
+
+def _set_autogroup_nice(pid: int, nice: int, patience: float) -> None:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with open(f"/proc/{pid}/autogroup", "w") as handle:
+                handle.write(str(nice))
+            return
+        except BlockingIOError:  # EAGAIN: the kernel's rate limit
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(_AUTOGROUP_RETRY)
+        except OSError:  # gone, or the kernel has no autogroups
+            return

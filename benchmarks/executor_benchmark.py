@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from octopack_common import cache_dir
+
 from humanevalpack_metric import settings
 from humanevalpack_metric.executor import Executor
 from humanevalpack_metric.languages import LANGUAGES, ToolchainMissing, get_language
@@ -433,7 +435,7 @@ def main(argv=None) -> int:
     results = []
     with Executor(num_workers=workers, progress=progress) as executor:
         recipe = None if args.skip_baseline else ReferenceRecipe(
-            settings.cache_dir() / "benchmark-baseline", executor.cache_dir, progress)
+            cache_dir() / "benchmark-baseline", executor.cache_dir, progress)
         try:
             for name in list(cases):
                 try:

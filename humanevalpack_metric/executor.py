@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from . import settings
+from octopack_common import cache_dir as octopack_cache_dir
+
 from .languages import Language, get_language
 from .outcome import Outcome, Status
 from .sandbox import Sandbox
@@ -122,7 +123,7 @@ class Executor:
         progress: bool = True,
     ):
         self.num_workers = max(1, int(num_workers or os.cpu_count() or 1))
-        self.cache_dir = Path(cache_dir) if cache_dir else settings.cache_dir() / "toolchains"
+        self.cache_dir = Path(cache_dir) if cache_dir else octopack_cache_dir() / "toolchains"
         self.corrected = corrected
         self.sandbox_mode = sandbox_mode
         self.cache = ResultCache(results_path)

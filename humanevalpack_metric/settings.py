@@ -1,12 +1,14 @@
-"""Environment variables the metric reads, all in one place."""
+"""The metric's own environment variable, ``HF_ALLOW_CODE_EVAL``, and the opt-in it guards.
+
+The cache directory (``OCTOPACK_CACHE_DIR``) is octopack's, not the metric's:
+:func:`octopack_common.cache_dir`. Language-specific variables live in their language module.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 ALLOW_CODE_EVAL = "HF_ALLOW_CODE_EVAL"
-CACHE_DIR = "OCTOPACK_CACHE_DIR"
 
 CODE_EVAL_WARNING = f"""
 ################################################################################
@@ -33,11 +35,3 @@ def require_code_eval_opt_in() -> None:
     if os.environ.get(ALLOW_CODE_EVAL) != "1":
         raise CodeEvalNotAllowed(CODE_EVAL_WARNING)
 
-
-def cache_dir() -> Path:
-    """Root of octopack's on-disk caches (toolchain builds, the tiny model, result caches)."""
-    configured = os.environ.get(CACHE_DIR)
-    if configured:
-        return Path(configured).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "octopack"

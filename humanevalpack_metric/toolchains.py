@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import settings
+from octopack_common import cache_dir
+
 from .languages import LANGUAGES, ToolchainMissing, get_language
 
 
 def default_toolchain_dir() -> Path:
-    return settings.cache_dir() / "toolchains"
+    return cache_dir() / "toolchains"
 
 
 def check(languages=LANGUAGES) -> dict[str, str | None]:

@@ -17,8 +17,11 @@ The result is a directory that ``AutoModelForCausalLM`` / ``AutoTokenizer.from_p
 ``~/.cache/octopack/tiny-model``) and keyed by a hash of the build recipe, the corpus and the
 library versions, recorded with per-file checksums in ``octopack-tiny.json``; a changed recipe or a
 damaged directory is rebuilt. Builds go into a temporary sibling directory and are moved into place
-with ``os.replace`` while holding an ``fcntl`` lock, so concurrent builders (pytest-xdist workers,
-several processes) never see or leave a half-written model.
+with ``os.replace`` while holding a file lock (:func:`octopack_common.file_lock`), so concurrent
+builders (pytest-xdist workers, several processes) never see or leave a half-written model. (Not
+:func:`octopack_common.ensure_built`, which builds in place because toolchain outputs record their
+own paths: a model directory can be built aside and swapped in, so its path always holds a whole
+build, even while a rebuild runs.)
 
 Command line: ``python -m octo_trainer.tiny [--output-dir D] [--force] [--corpus-dir D]`` prints
 the model directory.
@@ -42,8 +45,7 @@ from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from humanevalpack_metric.filelock import exclusive
-from humanevalpack_metric.settings import cache_dir
+from octopack_common import cache_dir, file_lock, read_stamp, write_json_atomic
 
 #: Bump when the build changes in a way the recipe dictionary below does not capture.
 RECIPE_VERSION = 1
@@ -138,7 +140,7 @@ def build_tiny_model(
         return target
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive(target.parent / f".{target.name}.lock"):
+    with file_lock(target.parent / f".{target.name}.lock"):
         if not force and _is_complete(target, key):  # another process built it meanwhile
             return target
         if target != default and not _is_replaceable(target):
@@ -217,7 +219,7 @@ def _build_into(directory: Path, documents: Sequence[str], key: str) -> None:
     if missing:
         raise RuntimeError(f"tiny-model build did not write {sorted(missing)}")
     stamp = {"recipe_key": key, "files": {name: _sha256(directory / name) for name in files}}
-    (directory / STAMP_FILE).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    write_json_atomic(directory / STAMP_FILE, stamp, fsync=False)  # _is_complete checks files
 
 
 def _train_tokenizer(documents: Sequence[str]):
@@ -332,13 +334,13 @@ def _sha256(path: Path) -> str:
 
 def _is_complete(directory: Path, key: str) -> bool:
     """True if ``directory`` holds a finished build of ``key`` whose files are all intact."""
+    stamp = read_stamp(directory, STAMP_FILE)
     try:
-        stamp = json.loads((directory / STAMP_FILE).read_text())
         files = stamp["files"]
         if stamp["recipe_key"] != key or not set(REQUIRED_FILES) <= set(files):
             return False
         return all(_sha256(directory / name) == digest for name, digest in files.items())
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, KeyError, TypeError):
         return False
 
 

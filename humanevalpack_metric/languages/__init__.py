@@ -1,38 +1,37 @@
-"""The six HumanEvalPack execution languages, one module each, behind one interface."""
+"""The six HumanEvalPack execution languages, one module each, behind one interface.
+
+The registry is built from the classes themselves: each answers to its ``name`` (the config name
+in ``bigcode/humanevalpack``) and its ``aliases``, case-insensitively.
+"""
 
 from __future__ import annotations
 
-import importlib
-
 from .base import Language, Tool, ToolchainMissing
+from .compiled import CompiledLanguage
+from .cpp import Cpp
+from .go import Go
+from .java import Java
+from .javascript import JavaScript
+from .python import Python
+from .rust import Rust
 
-# config name -> "module:Class"; modules import lazily so a missing one does not break the rest
-_REGISTRY = {
-    "python": "python:Python",
-    "js": "javascript:JavaScript",
-    "java": "java:Java",
-    "go": "go:Go",
-    "cpp": "cpp:Cpp",
-    "rust": "rust:Rust",
-}
-LANGUAGES = tuple(_REGISTRY)
-_ALIASES = {"javascript": "js", "c++": "cpp", "py": "python", "golang": "go", "rs": "rust"}
+_CLASSES: tuple[type[Language], ...] = (Python, JavaScript, Java, Go, Cpp, Rust)
+LANGUAGES = tuple(cls.name for cls in _CLASSES)
+_BY_NAME = {key.lower(): cls for cls in _CLASSES for key in (cls.name, *cls.aliases)}
 
 
 def language_class(name: str) -> type[Language]:
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key not in _REGISTRY:
-        raise ValueError(
-            f"unknown language {name!r}: use one of {', '.join(LANGUAGES)} "
-            f"(aliases: {', '.join(sorted(_ALIASES))})"
-        )
-    module_name, class_name = _REGISTRY[key].split(":")
-    module = importlib.import_module(f".{module_name}", __name__)
-    return getattr(module, class_name)
+    try:
+        return _BY_NAME[name.lower()]
+    except KeyError:
+        aliases = sorted(alias for cls in _CLASSES for alias in cls.aliases)
+        raise ValueError(f"unknown language {name!r}: use one of {', '.join(LANGUAGES)} "
+                         f"(aliases: {', '.join(aliases)})") from None
 
 
 def get_language(name: str, corrected: bool = False) -> Language:
     return language_class(name)(corrected=corrected)
 
 
-__all__ = ["LANGUAGES", "Language", "Tool", "ToolchainMissing", "get_language", "language_class"]
+__all__ = ["LANGUAGES", "CompiledLanguage", "Language", "Tool", "ToolchainMissing",
+           "get_language", "language_class"]

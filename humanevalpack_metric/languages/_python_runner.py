@@ -1,8 +1,9 @@
 """Run HumanEvalPack Python programs inside the sandbox the way the reference metric does.
 
 This file is not imported by the package: :mod:`humanevalpack_metric.languages.python` runs it
-as ``python -I -c <this source> <mode> ...`` inside the sandbox. It uses the standard library
-only.
+as ``python -I -c <this source> <mode> ... --octopack-common <source>`` inside the sandbox. It
+uses the standard library, and ``octopack_common`` (for its ``renice``) made from the source
+passed on the command line (:func:`load_octopack_common` says why not by import).
 
 Modes:
 
@@ -45,6 +46,7 @@ import shutil
 import signal
 import sys
 import time
+import types
 
 # The modules the import helper (the first lines of every program) imports.
 HELPER_MODULES = (
@@ -52,6 +54,7 @@ HELPER_MODULES = (
     "functools", "hashlib", "numpy", "string", "typing",
 )
 GRACE = 1.0  # the reference joins its child for timeout + 1 s before killing it
+RENICE_PATIENCE = 0.4  # seconds to retry an autogroup change the kernel rate-limits
 OUTPUT_CAP = 16 * 1024  # bytes of the child's raw stdout/stderr kept for diagnostics
 DETAIL_CAP = 64 * 1024  # characters of str(exception) kept
 SWALLOW_CAP = 1 << 20  # characters the swallowing buffer holds before it starts over
@@ -214,24 +217,28 @@ def handle(request, scratch, sweep):
     return response
 
 
+def load_octopack_common(source):
+    """``octopack_common`` as a module, from its source (which the parent passes).
+
+    Importing it by name does not work here: this runner runs as ``python -I -c`` inside the
+    sandbox, and in a source checkout (an editable install) the module lives in the checkout,
+    which the sandbox hides when it is under ``/home``, ``/root`` or ``/tmp`` -- binding it in
+    would show the whole checkout to untrusted programs. So the parent ships the module's
+    source, as it ships this runner's, and the one ``octopack_common.renice`` runs here."""
+    module = types.ModuleType("octopack_common")
+    exec(compile(source, "octopack_common.py", "exec"), module.__dict__)
+    return module
+
+
+_common = None  # octopack_common, set by main()
+
+
 def _renice(pid, nice):
     """Set the child's session autogroup (the child is a session leader) and process group to
     ``nice``. Demoted (19), the child keeps running on the CPU nobody else wants; before it is
     killed it goes back to 0 (dying needs the CPU too), which an unprivileged process may do for
-    an autogroup -- once per 100 ms machine-wide, hence the retries -- but not for a process."""
-    for attempt in range(20):
-        try:
-            with open(f"/proc/{pid}/autogroup", "w") as fh:
-                fh.write(str(nice))
-            break
-        except BlockingIOError:  # EAGAIN: the kernel's rate limit
-            time.sleep(0.02)
-        except OSError:
-            break  # gone, or the kernel has no autogroups
-    try:
-        os.setpriority(os.PRIO_PGRP, pid, nice)
-    except OSError:
-        pass
+    an autogroup -- once per 100 ms machine-wide, hence the patience -- but not for a process."""
+    _common.renice([pid], nice, group=True, patience=RENICE_PATIENCE)
 
 
 def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
@@ -354,15 +361,26 @@ def once(sweep):
     sys.stdout.write(json.dumps(response) + "\n")
 
 
+USAGE = "usage: once | serve DIR, with --octopack-common SOURCE and optional --sweep"
+
+
 def main(argv):
-    sweep = _can_sweep("--sweep" in argv)
-    args = [arg for arg in argv[1:] if arg != "--sweep"]
+    global _common
+    args = list(argv[1:])
+    if "--octopack-common" not in args[:-1]:
+        raise SystemExit(f"{USAGE} (got no --octopack-common)")
+    at = args.index("--octopack-common")
+    _common = load_octopack_common(args.pop(at + 1))
+    del args[at]
+    sys.argv[1:] = args  # programs see the arguments they always saw
+    sweep = _can_sweep("--sweep" in args)
+    args = [arg for arg in args if arg != "--sweep"]
     if args[:1] == ["serve"] and len(args) == 2:
         serve(args[1], sweep)
     elif args == ["once"]:
         once(sweep)
     else:
-        raise SystemExit(f"usage: once | serve DIR, with optional --sweep (got {args})")
+        raise SystemExit(f"{USAGE} (got {args})")
 
 
 if __name__ == "__main__":

@@ -41,14 +41,15 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from ..outcome import Outcome, Status
-from ..sandbox import Sandbox, make_world_readable
-from ._prepare import ensure_built, tool_version
-from .base import Language, Tool, ToolchainMissing, sandbox_hidden
+from octopack_common import CommandFailed, ensure_built, run_checked
+
+from ..outcome import Status
+from ..sandbox import RunResult, Sandbox, make_world_readable
+from .base import Tool, ToolchainMissing, sandbox_hidden
+from .compiled import CompiledLanguage, tool_version
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ STRLEN_FIX = ("#define strlen(s) strlen(std::string(s))"
 _STRING_STRLEN = re.compile(r"\bstrlen\s*\(\s*(?:const\s+)?(?:std\s*::\s*)?string\b")
 
 
-class Cpp(Language):
+class Cpp(CompiledLanguage):
     name = "cpp"
     display_name = "C++"
     task_prefix = "CPP"
@@ -131,32 +132,25 @@ class Cpp(Language):
             return candidate + "\n" + STRLEN_FIX + "\n" + reference
         return super().program(candidate, reference)
 
-    def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
+    def compile(self, program: str, workdir: Path, sandbox: Sandbox) -> tuple[Status, str] | None:
         header = self.pch_header  # before compiling: another thread may turn it off meanwhile
-        compiled = self._compile(program, workdir, sandbox)
+        compiled = self._run_compiler(program, workdir, sandbox)
         if header is not None and compiled.returncode != 0 and str(header) in compiled.stderr:
             # our header is not readable in this sandbox: a setup problem, never the program's
             log.error("cpp: the precompiled prelude is not usable inside the sandbox (expose %s "
                       "via sandbox_ro_paths); compiling without it: %s", header.parent,
                       compiled.stderr[:500])
             self.pch_header = None
-            compiled = self._compile(program, workdir, sandbox)
-        if compiled.timed_out:
-            return Outcome(Status.TIMEOUT, "compilation timed out", compiled.duration)
-        if compiled.returncode != 0:
-            return Outcome(Status.COMPILE_ERROR, compiled.stderr or compiled.stdout,
-                           compiled.duration)
-        self._check_pch_used(compiled.stderr)
-        ran = sandbox.run(["./a.out"], workdir, timeout=timeout)
-        duration = compiled.duration + ran.duration
-        if ran.timed_out:
-            return Outcome(Status.TIMEOUT, duration=duration)
-        if ran.returncode == 0:
-            return Outcome(Status.PASSED, duration=duration)
-        detail = ran.stderr or ran.stdout or f"exit code {ran.returncode}"
-        return Outcome(Status.FAILED, detail, duration)
+            compiled = self._run_compiler(program, workdir, sandbox)
+        failure = self.compile_failure(compiled)
+        if failure is None:
+            self._check_pch_used(compiled.stderr)
+        return failure
 
-    def _compile(self, program: str, workdir: Path, sandbox: Sandbox):
+    def run(self, workdir: Path, sandbox: Sandbox, timeout: float) -> RunResult:
+        return sandbox.run(["./a.out"], workdir, timeout=timeout)
+
+    def _run_compiler(self, program: str, workdir: Path, sandbox: Sandbox) -> RunResult:
         source, flags = self._source(program)
         (workdir / "test.cpp").write_text(source, encoding="utf-8")
         return sandbox.run([self.compiler, STANDARD, "-pipe", *flags, "test.cpp", *LIBRARIES,
@@ -180,28 +174,33 @@ class Cpp(Language):
 PROBE = "#include<boost/any.hpp>\n#include<openssl/md5.h>\nint main(){ return 0; }\n"
 
 
-def _build_probe(compiler: str, *flags: str) -> subprocess.CompletedProcess:
-    """Compile and link a program that needs Boost and OpenSSL."""
+def _build_probe(compiler: str, *flags: str) -> None:
+    """Compile and link a program that needs Boost and OpenSSL (CommandFailed if g++ cannot)."""
     with tempfile.TemporaryDirectory(prefix="octopack-cpp-probe-") as tmp:
-        return subprocess.run(
-            [compiler, STANDARD, "-x", "c++", "-", "-o", os.path.join(tmp, "probe"), *LIBRARIES,
-             *flags], input=PROBE, capture_output=True, text=True, timeout=120)
+        run_checked([compiler, STANDARD, "-x", "c++", "-", "-o", os.path.join(tmp, "probe"),
+                     *LIBRARIES, *flags], "building a C++ program with Boost and OpenSSL",
+                    input=PROBE, timeout=120)
 
 
 @functools.lru_cache(maxsize=None)
 def _links_with(compiler: str, flag: str) -> bool:
-    return _build_probe(compiler, flag).returncode == 0
+    try:
+        _build_probe(compiler, flag)
+    except CommandFailed:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=None)
 def _check_libraries(compiler: str) -> None:
     """Build the probe once per process; explain what is missing if that fails."""
-    proc = _build_probe(compiler)
-    if proc.returncode != 0:
+    try:
+        _build_probe(compiler)
+    except CommandFailed as failed:
         raise ToolchainMissing(
             f"g++ cannot build a program using Boost (boost/any.hpp, every C++ program) and "
-            f"OpenSSL (openssl/md5.h, -lcrypto -lssl, CPP/162): {proc.stderr.strip()[-1500:]}\n"
-            f"{INSTALL_HINT}")
+            f"OpenSSL (openssl/md5.h, -lcrypto -lssl, CPP/162): {failed.stderr.strip()[-1500:]}\n"
+            f"{INSTALL_HINT}") from None
 
 
 def _precompiled_prelude(compiler: str, cache_dir: Path) -> Path | None:
@@ -223,20 +222,23 @@ def _build_pch(compiler: str, directory: Path) -> dict:
     """Precompile the prelude into ``directory`` and check that g++ picks it up."""
     header = directory / "prelude.h"
     header.write_text(PRELUDE + "\n", encoding="utf-8")
-    proc = subprocess.run(
-        [compiler, STANDARD, "-x", "c++-header", "prelude.h", "-o", "prelude.h.gch"],
-        cwd=directory, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
+    try:
+        run_checked([compiler, STANDARD, "-x", "c++-header", "prelude.h", "-o", "prelude.h.gch"],
+                    "precompiling the C++ prelude", cwd=directory, timeout=300)
+    except CommandFailed as failed:
         raise ToolchainMissing(f"g++ cannot compile the C++ prelude: "
-                               f"{proc.stderr.strip()[-1500:]}\n{INSTALL_HINT}")
+                               f"{failed.stderr.strip()[-1500:]}\n{INSTALL_HINT}") from None
     make_world_readable(directory)  # the sandbox's slot uids read it
     return {"header": header.name, "used": _pch_is_used(compiler, header)}
 
 
 def _pch_is_used(compiler: str, header: Path) -> bool:
     """``g++ -H`` marks a precompiled header it loads with ``!``."""
-    proc = subprocess.run(
-        [compiler, STANDARD, "-Winvalid-pch", "-H", "-fsyntax-only", "-include", str(header),
-         "-x", "c++", "-"],
-        input="int main(){}\n", capture_output=True, text=True, timeout=120)
-    return proc.returncode == 0 and f"! {header}.gch" in proc.stderr
+    try:
+        proc = run_checked([compiler, STANDARD, "-Winvalid-pch", "-H", "-fsyntax-only",
+                            "-include", str(header), "-x", "c++", "-"],
+                           "checking the precompiled C++ prelude", input="int main(){}\n",
+                           timeout=120)
+    except CommandFailed:
+        return False
+    return f"! {header}.gch" in proc.stderr

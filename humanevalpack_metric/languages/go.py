@@ -56,10 +56,12 @@ import shutil
 import sys
 from pathlib import Path
 
+from octopack_common import run_checked
+
 from ..outcome import Outcome, Status
 from ..sandbox import GiB, MiB, Limits, Sandbox, make_world_readable
-from ._prepare import ensure_built, run_checked, tool_version, tree_digest
-from .base import Language, ToolchainMissing, sandbox_hidden
+from .base import ToolchainMissing, sandbox_hidden
+from .compiled import CompiledLanguage, tool_version, tree_digest
 
 IMPORT_HELPER = (
     "math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand",
@@ -153,7 +155,7 @@ def find_go() -> str:
     return found
 
 
-class Go(Language):
+class Go(CompiledLanguage):
     """HumanEvalPack Go. ``gopath`` (or ``$HUMANEVALPACK_GOPATH``, colon-separated) lists the
     GOPATH entries holding testify's sources; default ``/usr/share/gocode`` (Debian's
     ``golang-github-stretchr-testify-dev``)."""
@@ -171,7 +173,6 @@ class Go(Language):
         super().__init__(corrected=corrected)
         configured = gopath or os.environ.get("HUMANEVALPACK_GOPATH") or "/usr/share/gocode"
         self.gopath_entries = [p for p in configured.split(":") if p]
-        self._stamp: dict | None = None
 
     # -- toolchain ------------------------------------------------------------------------
     def check_toolchain(self) -> None:
@@ -196,7 +197,6 @@ class Go(Language):
 
     def prepare(self, cache_dir: Path) -> None:
         self.check_toolchain()
-        self.cache_dir = Path(cache_dir)
         goroot = self._goroot()
         go = str(goroot / "bin" / "go")
         key = {
@@ -206,7 +206,7 @@ class Go(Language):
             "gopath": self.gopath_entries,
             "testify": tree_digest(self._testify_dir()),
         }
-        self._stamp = ensure_built(self.cache_dir / "go", key, lambda d: self._build(d, go, goroot))
+        self.build_toolchain(cache_dir, key, lambda d: self._build(d, go, goroot))
 
     def _build(self, directory: Path, go: str, goroot: Path) -> dict:
         overlay = directory / "gopath"
@@ -299,17 +299,18 @@ class Go(Language):
         return setup + added_block + generation
 
     def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
-        """``go test`` once: the test binary's own ``-timeout`` is the run limit, and the sandbox
-        allows ``compile_timeout`` more for building. The go command's scratch space (``TMPDIR``,
-        where it links and runs the test binary) is the sandbox's private tmpfs."""
-        if self._stamp is None:
-            raise RuntimeError("Go.prepare(cache_dir) must run before execute()")
+        """``go test`` once, as the reference runs it: one command builds, vets and runs, and its
+        output is classified, so Go does not split into :meth:`compile` and :meth:`run`. The
+        test binary's own ``-timeout`` is the run limit, and the sandbox allows
+        ``compile_timeout`` more for building. The go command's scratch space (``TMPDIR``, where
+        it links and runs the test binary) is the sandbox's private tmpfs."""
+        stamp = self.stamp
         workdir = Path(workdir)
         (workdir / "main_test.go").write_text(program, encoding="utf-8")
         result = sandbox.run(
-            self._argv(self._stamp, timeout), workdir, timeout=timeout + self.compile_timeout,
+            self._argv(stamp, timeout), workdir, timeout=timeout + self.compile_timeout,
             limits=Limits.managed(data=4 * GiB, tmpfs_size=256 * MiB),
-            env={**self._env(self._stamp, workdir), "TMPDIR": "/tmp"},
+            env={**self._env(stamp, workdir), "TMPDIR": "/tmp"},
         )
         output = result.stdout + result.stderr
         if result.timed_out or "panic: test timed out after" in output:

@@ -32,10 +32,12 @@ import threading
 import time
 from pathlib import Path
 
-from ..outcome import Outcome, Status
-from ..sandbox import GiB, Limits, Sandbox, make_world_readable
-from ._prepare import ensure_built, run_checked, tool_version, tree_digest
-from .base import Language, Tool, sandbox_hidden
+from octopack_common import run_checked
+
+from ..outcome import Status
+from ..sandbox import GiB, Limits, RunResult, Sandbox, make_world_readable
+from .base import Tool, sandbox_hidden
+from .compiled import CompiledLanguage, tool_version, tree_digest
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ class _CompileServer:
         self._stack.close()
 
 
-class Java(Language):
+class Java(CompiledLanguage):
     """HumanEvalPack Java. ``compile_server=False`` compiles each program with its own javac."""
 
     name = "java"
@@ -135,7 +137,6 @@ class Java(Language):
     def __init__(self, corrected: bool = False, compile_server: bool = True):
         super().__init__(corrected=corrected)
         self.compile_server = compile_server
-        self._stamp: dict | None = None
         self._local = threading.local()
         self._servers: list[_CompileServer] = []
         self._servers_lock = threading.Lock()
@@ -146,7 +147,6 @@ class Java(Language):
 
     def prepare(self, cache_dir: Path) -> None:
         self.check_toolchain()
-        self.cache_dir = Path(cache_dir)
         javac = self.tools[0].path()
         key = {
             "recipe": 1,
@@ -162,7 +162,7 @@ class Java(Language):
             make_world_readable(directory)  # runs use unprivileged slot uids
             return {"classes": str(classes)}
 
-        self._stamp = ensure_built(self.cache_dir / "java", key, build)
+        self.build_toolchain(cache_dir, key, build)
 
     def sandbox_ro_paths(self, cache_dir: Path) -> list[Path]:
         return sandbox_hidden([cache_dir, self._java_home()])
@@ -173,32 +173,9 @@ class Java(Language):
             raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
         return generation.replace("public class Main {\n    }", "").strip()
 
-    def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
-        if self._stamp is None:
-            raise RuntimeError("Java.prepare(cache_dir) must run before execute()")
-        workdir = Path(workdir)
-        started = time.monotonic()
+    def compile(self, program: str, workdir: Path, sandbox: Sandbox) -> tuple[Status, str] | None:
+        """With this thread's compile server, else with a sandboxed javac."""
         (workdir / "Main.java").write_text(program, encoding="utf-8")
-        compiled = self._compile(program, workdir, sandbox)
-        if compiled is not None:
-            return Outcome(compiled[0], compiled[1], time.monotonic() - started)
-        ran = sandbox.run(
-            [self.tools[1].path(), "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-             "-XX:-UsePerfData", f"-Xmx{self.heap}", "-cp", ".", "Main"],
-            workdir, timeout=timeout, limits=Limits.managed(data=3 * GiB),
-        )
-        duration = time.monotonic() - started
-        if ran.timed_out:
-            return Outcome(Status.TIMEOUT, "", duration)
-        if ran.returncode == 0:
-            return Outcome(Status.PASSED, "", duration)
-        if ran.returncode == 1:
-            detail = "wrong answer" if "AssertionError" in ran.stderr else ran.stderr
-            return Outcome(Status.FAILED, detail, duration)
-        return Outcome(Status.FAILED, "unknown error", duration)
-
-    def _compile(self, program: str, workdir: Path, sandbox: Sandbox) -> tuple | None:
-        """Compile into ``workdir``; ``None`` on success, else ``(status, detail)``."""
         if self.compile_server and not getattr(self._local, "unavailable", False):
             try:
                 code, diagnostics, classes = self._server(sandbox).compile(
@@ -219,16 +196,26 @@ class Java(Language):
                 if code == 3:
                     return Status.TIMEOUT, "compilation timed out"
                 log.warning("java: compile server crashed: %s", diagnostics[-500:])
-        ran = sandbox.run(
+        compiled = sandbox.run(
             [self.tools[0].path(), "-J-Xshare:auto", "-J-XX:TieredStopAtLevel=1",
              "-J-XX:+UseSerialGC", "-J-Xmx512m", *JAVAC_OPTIONS, "Main.java"],
             workdir, timeout=self.compile_timeout, limits=Limits.managed(data=3 * GiB),
         )
-        if ran.timed_out:
-            return Status.TIMEOUT, "compilation timed out"
-        if ran.returncode != 0:
-            return Status.COMPILE_ERROR, ran.stderr or ran.stdout
-        return None
+        return self.compile_failure(compiled)
+
+    def run(self, workdir: Path, sandbox: Sandbox, timeout: float) -> RunResult:
+        return sandbox.run(
+            [self.tools[1].path(), "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+             "-XX:-UsePerfData", f"-Xmx{self.heap}", "-cp", ".", "Main"],
+            workdir, timeout=timeout, limits=Limits.managed(data=3 * GiB),
+        )
+
+    def failure_detail(self, ran: RunResult) -> str:
+        """The reference's: exit 1 is an assertion ("wrong answer") or an exception (its
+        stderr); any other exit code is "unknown error"."""
+        if ran.returncode == 1:
+            return "wrong answer" if "AssertionError" in ran.stderr else ran.stderr
+        return "unknown error"
 
     def _server(self, sandbox: Sandbox) -> _CompileServer:
         server = getattr(self._local, "server", None)
@@ -238,7 +225,7 @@ class Java(Language):
         if server is None:
             try:
                 server = _CompileServer(sandbox, self.tools[1].path(),
-                                        Path(self._stamp["classes"]), heap="768m")
+                                        Path(self.stamp["classes"]), heap="768m")
             except CompileServerError:
                 self._local.unavailable = True  # this thread compiles with javac from now on
                 raise

@@ -25,9 +25,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from octopack_common import CommandFailed, ensure_built, run_checked
+
 from ..outcome import Outcome, Status
 from ..sandbox import Limits, Sandbox, make_world_readable
-from ._prepare import ensure_built
 from .base import Language, Tool, ToolchainMissing, sandbox_hidden
 
 MD5_PACKAGE = "js-md5"
@@ -99,14 +100,17 @@ def _install_js_md5(directory: Path) -> dict:
         raise ToolchainMissing(f"`npm` not found, so {MD5_PACKAGE}@{MD5_VERSION} cannot be "
                                f"installed. {manual}")
     try:
-        proc = subprocess.run(
+        proc = run_checked(
             [npm, "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
              "--prefix", str(directory), f"{MD5_PACKAGE}@{MD5_VERSION}"],
-            capture_output=True, text=True, timeout=NPM_TIMEOUT, cwd=directory)
+            f"npm install {MD5_PACKAGE}@{MD5_VERSION}", timeout=NPM_TIMEOUT, cwd=directory)
     except subprocess.TimeoutExpired:
         raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` timed out "
                                f"(no registry access?). {manual}") from None
-    if proc.returncode != 0 or _installed_version(directory / "node_modules") != MD5_VERSION:
+    except CommandFailed as failed:
+        raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` failed: "
+                               f"{failed.stderr.strip()[-1500:]}\n{manual}") from None
+    if _installed_version(directory / "node_modules") != MD5_VERSION:
         raise ToolchainMissing(f"`npm install {MD5_PACKAGE}@{MD5_VERSION}` failed: "
                                f"{proc.stderr.strip()[-1500:]}\n{manual}")
     make_world_readable(directory)  # the sandbox's slot uids read it

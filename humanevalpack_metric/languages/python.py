@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -35,6 +36,8 @@ import threading
 import time
 import weakref
 from pathlib import Path
+
+import octopack_common
 
 from ..outcome import Outcome, Status
 from ..sandbox import Limits, Sandbox
@@ -88,6 +91,8 @@ class Python(Language):
         self.warm = warm
         self.interpreter = sys.executable
         self._runner_source = RUNNER.read_text(encoding="utf-8")
+        # the runner cannot import it in the sandbox (see _python_runner.load_octopack_common)
+        self._common_source = inspect.getsource(octopack_common)
         self._idle: dict[int, list[_Zygote]] = {}  # id(sandbox) -> zygotes ready for work
         self._zygotes: set[_Zygote] = set()
         self._lock = threading.Lock()
@@ -130,7 +135,8 @@ class Python(Language):
     # -- the two ways to run ----------------------------------------------------------------
     def _runner_argv(self, sandbox: Sandbox, *mode: str) -> list[str]:
         sweep = ["--sweep"] if sandbox.mode == "bwrap" else []
-        return [self.interpreter, "-I", "-c", self._runner_source, *mode, *sweep]
+        return [self.interpreter, "-I", "-c", self._runner_source, *mode, *sweep,
+                "--octopack-common", self._common_source]
 
     def _run_cold(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> dict:
         """One sandboxed interpreter for this program."""

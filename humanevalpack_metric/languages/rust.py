@@ -41,14 +41,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
-from ..outcome import Outcome, Status
-from ..sandbox import Sandbox, make_world_readable
-from ._prepare import ensure_built, run_checked, tool_version, tree_digest
-from .base import Language, Tool, ToolchainMissing, sandbox_hidden
+from octopack_common import CommandFailed, run_checked
+
+from ..outcome import Status
+from ..sandbox import RunResult, Sandbox, make_world_readable
+from .base import Tool, ToolchainMissing, sandbox_hidden
+from .compiled import CompiledLanguage, tool_version, tree_digest
 
 TASKS = ("fixtests", "fixdocs", "explainsynthesize", "synthesize")
 SHIM_SOURCE = Path(__file__).resolve().parent.parent / "assets" / "rust" / "rand04"
@@ -81,7 +81,7 @@ offline = true
 """
 
 
-class Rust(Language):
+class Rust(CompiledLanguage):
     """HumanEvalPack Rust. ``vendor_dir``: a cargo directory registry (``cargo vendor`` output
     or Debian's ``/usr/share/cargo/registry``) to build regex and md5 from, offline; default
     ``$HUMANEVALPACK_CARGO_VENDOR``, else crates.io with Debian's registry as the fallback."""
@@ -99,7 +99,6 @@ class Rust(Language):
     def __init__(self, corrected: bool = False, vendor_dir: str | None = None):
         super().__init__(corrected=corrected)
         self.vendor_dir = vendor_dir or os.environ.get("HUMANEVALPACK_CARGO_VENDOR") or None
-        self._stamp: dict | None = None
 
     # -- toolchain ------------------------------------------------------------------------
     def check_toolchain(self) -> None:
@@ -115,7 +114,6 @@ class Rust(Language):
 
     def prepare(self, cache_dir: Path) -> None:
         self.check_toolchain()
-        self.cache_dir = Path(cache_dir)
         rustc = str(self._sysroot() / "bin" / "rustc")  # the real compiler, not a rustup proxy
         key = {
             "recipe": 1,
@@ -124,7 +122,7 @@ class Rust(Language):
             "shim": tree_digest(SHIM_SOURCE),
             "vendor": self.vendor_dir,
         }
-        self._stamp = ensure_built(self.cache_dir / "rust", key, lambda d: self._build(d, rustc))
+        self.build_toolchain(cache_dir, key, lambda d: self._build(d, rustc))
 
     def _build(self, directory: Path, rustc: str) -> dict:
         shim = directory / "rand04"
@@ -142,17 +140,17 @@ class Rust(Language):
             if registry is not None:
                 config.parent.mkdir(exist_ok=True)
                 config.write_text(_OFFLINE_CONFIG.format(registry=registry))
-            proc = subprocess.run(
-                [self.tools[1].path(), "build", "--message-format=json"], cwd=project, env=env,
-                capture_output=True, text=True, timeout=1800,
-            )
-            if proc.returncode == 0:
-                rlibs = _artifacts(proc.stdout)
-                make_world_readable(directory)  # runs use unprivileged slot uids
-                return {"rustc": rustc, "rlibs": rlibs,
-                        "deps": str(directory / "target" / "debug" / "deps"),
-                        "source": str(registry or "crates.io")}
-            errors.append(f"{registry or 'crates.io'}: {proc.stderr.strip()[-1500:]}")
+            try:
+                proc = run_checked([self.tools[1].path(), "build", "--message-format=json"],
+                                   "building the Rust crates", cwd=project, env=env, timeout=1800)
+            except CommandFailed as failed:
+                errors.append(f"{registry or 'crates.io'}: {failed.stderr.strip()[-1500:]}")
+                continue
+            rlibs = _artifacts(proc.stdout)
+            make_world_readable(directory)  # runs use unprivileged slot uids
+            return {"rustc": rustc, "rlibs": rlibs,
+                    "deps": str(directory / "target" / "debug" / "deps"),
+                    "source": str(registry or "crates.io")}
         raise ToolchainMissing("building the Rust crates failed. " + _CRATES_HINT + "\n"
                                + "\n".join(errors))
 
@@ -175,35 +173,27 @@ class Rust(Language):
         generation = "fn main()".join(generation.split("fn main()")[:2])
         return prefix + generation
 
-    def execute(self, program: str, workdir: Path, sandbox: Sandbox, timeout: float) -> Outcome:
-        if self._stamp is None:
-            raise RuntimeError("Rust.prepare(cache_dir) must run before execute()")
-        workdir = Path(workdir)
-        started = time.monotonic()
+    def compile(self, program: str, workdir: Path, sandbox: Sandbox) -> tuple[Status, str] | None:
+        stamp = self.stamp
         (workdir / "main.rs").write_text(program, encoding="utf-8")
         externs = [arg for crate in CRATES
-                   for arg in ("--extern", f"{crate}={self._stamp['rlibs'][crate]}")]
-        sysroot_bin = str(Path(self._stamp["rustc"]).parent)
+                   for arg in ("--extern", f"{crate}={stamp['rlibs'][crate]}")]
+        sysroot_bin = str(Path(stamp["rustc"]).parent)
         compiled = sandbox.run(
-            [self._stamp["rustc"], "--edition", "2021", "--test", "main.rs", "-o", "main_test",
+            [stamp["rustc"], "--edition", "2021", "--test", "main.rs", "-o", "main_test",
              "-C", "strip=debuginfo",
-             *externs, "-L", f"dependency={self._stamp['deps']}"],
+             *externs, "-L", f"dependency={stamp['deps']}"],
             workdir, timeout=self.compile_timeout,
             env={"PATH": f"{sysroot_bin}:/usr/local/bin:/usr/bin:/bin"},
         )
-        if compiled.timed_out:
-            return Outcome(Status.TIMEOUT, "compilation timed out", time.monotonic() - started)
-        if compiled.returncode != 0:
-            return Outcome(Status.COMPILE_ERROR, compiled.stderr or compiled.stdout,
-                           time.monotonic() - started)
+        return self.compile_failure(compiled)
+
+    def run(self, workdir: Path, sandbox: Sandbox, timeout: float) -> RunResult:
         env = {"HUMANEVALPACK_RAND_SEED": SEED} if self.corrected else {}
-        ran = sandbox.run(["./main_test"], workdir, timeout=timeout, env=env)
-        duration = time.monotonic() - started
-        if ran.timed_out:
-            return Outcome(Status.TIMEOUT, "", duration)
-        if ran.returncode == 0:
-            return Outcome(Status.PASSED, "", duration)
-        return Outcome(Status.FAILED, (ran.stdout[-4000:] + ran.stderr).strip(), duration)
+        return sandbox.run(["./main_test"], workdir, timeout=timeout, env=env)
+
+    def failure_detail(self, ran: RunResult) -> str:
+        return (ran.stdout[-4000:] + ran.stderr).strip()
 
 
 def _has_crates(registry: Path) -> bool:

@@ -11,34 +11,20 @@ the scheduler shares the CPU between sessions first, and every run is its own se
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterable
+
+from octopack_common import renice
 
 IDLE_NICE = 19
 
 
 def demote(pids: Iterable[int]) -> int:
     """Give ``pids`` (and their sessions' autogroups) nice 19; how many could be demoted."""
-    return _renice(pids, IDLE_NICE)
+    return renice(pids, IDLE_NICE)
 
 
 def promote(pids: Iterable[int]) -> int:
     """Back to nice 0, before a demoted run is killed: a SIGKILLed process still needs the CPU
     to exit, and at nice 19 on a busy machine that can take seconds. Raising priority needs root
     (CAP_SYS_NICE) for the process's own nice value; an autogroup's may always go back to 0."""
-    return _renice(pids, 0)
-
-
-def _renice(pids: Iterable[int], nice: int) -> int:
-    done = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{pid}/autogroup", "w") as fh:
-                fh.write(str(nice))
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, nice)
-        except OSError:  # gone, or not ours to renice
-            continue
-        done += 1
-    return done
+    return renice(pids, 0)
