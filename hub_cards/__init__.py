@@ -23,6 +23,7 @@ from hub_cards.model_card import (
     render_model_card,
 )
 from hub_cards.publish import push_folder
+from hub_cards.recipe_push import push_recipes, render_recipe_card
 from hub_cards.recipes import (
     PulledRecipe,
     RecipeNotFoundError,
@@ -31,9 +32,7 @@ from hub_cards.recipes import (
     is_recipe_url,
     parse_recipe_url,
     pull_recipe,
-    push_recipes,
     recipe_url,
-    render_recipe_card,
 )
 
 __all__ = [

@@ -19,15 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hub_cards.recipes import (
-    PUSH_REPO_TYPES,
-    RecipeNotFoundError,
-    RecipeURLError,
-    collect_recipes,
-    pull_recipe,
-    push_recipes,
-    recipe_url,
-)
+from hub_cards.recipe_push import PUSH_REPO_TYPES, collect_recipes, push_recipes
+from hub_cards.recipes import RecipeNotFoundError, RecipeURLError, pull_recipe, recipe_url
 
 
 def build_parser() -> argparse.ArgumentParser:
