@@ -105,6 +105,7 @@ class OpenAIBackend:
         self.max_tokens_param = max_tokens_param
         self._client_options = dict(client_options or {})
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._ssl = None
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({public_url(self.base_url)!r})"
@@ -127,11 +128,26 @@ class OpenAIBackend:
         client = self._clients.get(loop)
         if client is None:
             openai = import_openai()
+            options = dict(self._client_options)
+            if "http_client" not in options and self._ssl_context() is not None:
+                options["http_client"] = openai.DefaultAsyncHttpxClient(verify=self._ssl)
             client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._key.reveal(),
-                                        timeout=self.timeout, max_retries=0,
-                                        **self._client_options)
+                                        timeout=self.timeout, max_retries=0, **options)
             self._clients[loop] = client
         return client
+
+    def _ssl_context(self):
+        """One TLS context for every loop's client: loading the CA bundle costs ~80 ms each."""
+        if self._ssl is None:
+            import importlib
+
+            try:  # the HTTP library the openai client is built on (httpx or httpx2)
+                base = import_openai().DefaultAsyncHttpxClient.__mro__[1]
+                library = importlib.import_module(base.__module__.split(".")[0])
+                self._ssl = library.create_ssl_context()
+            except Exception:  # noqa: BLE001 - only an optimisation
+                self._ssl = False
+        return self._ssl or None
 
     async def aclose(self) -> None:
         """Close this event loop's connection pool (the client calls it after a run)."""
