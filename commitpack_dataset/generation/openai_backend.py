@@ -206,7 +206,7 @@ class OpenAIBackend:
             data = json.loads(text)
         except ValueError as error:
             raise TransientError(f"malformed JSON in the response ({error}): "
-                                 f"{self.redact(text[:120])!r}") from None
+                                 f"{self.redact(text)[:120]!r}") from None
         if not isinstance(data, dict):
             raise TransientError(f"malformed response: a JSON {type(data).__name__}, not an object")
         if data.get("error"):
