@@ -6,6 +6,7 @@ and the sync / async / streaming ways in."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -320,6 +321,9 @@ def test_bad_arguments_are_refused_with_the_fix(tmp_path, monkeypatch):
         GenerationClient(RecordingBatchBackend(), cache=None, prices={"in": 1})
     with pytest.raises(ValueError, match="no API key for https://api.openai.com/v1: set MY_KEY"):
         OpenAIBackend(api_key_env="MY_KEY")
+    monkeypatch.setitem(sys.modules, "openai", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install 'octopack\[teacher\]'"):
+        OpenAIBackend("http://127.0.0.1:1/v1")
     (tmp_path / "junk.sqlite").write_text("not a database" * 100)
     with pytest.raises(ValueError, match="cannot open the response cache"):
         ResponseCache(tmp_path / "junk.sqlite")
