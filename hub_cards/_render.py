@@ -21,22 +21,32 @@ def template_path(name: str) -> Path:
     return path
 
 
-def render_card(card_class, card_data, template: str, **variables: Any):
-    """``card_class`` (``ModelCard``, ``DatasetCard``...) rendered from ``templates/<template>``."""
+def environment():
+    """The Jinja environment of the shipped templates (they may ``extends``/``include`` each other)."""
     import jinja2
 
-    environment = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-        lstrip_blocks=True, autoescape=False,
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
     )
-    environment.filters["fence"] = fence
-    environment.filters["code_literal"] = code_literal
-    environment.filters["cell"] = table_cell
-    source = template_path(template).read_text(encoding="utf-8")
+    env.filters["fence"] = fence
+    env.filters["code_literal"] = code_literal
+    env.filters["cell"] = table_cell
+    env.filters["percent"] = percent
+    return env
+
+
+def render_text(template: str, **variables: Any) -> str:
+    """A shipped template (or a part of one) rendered to text."""
+    template_path(template)
+    return environment().get_template(template).render(**variables)
+
+
+def render_card(card_class, card_data, template: str, **variables: Any):
+    """``card_class`` (``ModelCard``, ``DatasetCard``...) rendered from ``templates/<template>``."""
     values = card_data.to_dict()
     values.update(variables)
-    text = environment.from_string(source).render(card_data=card_data.to_yaml(), **values)
-    return card_class(text)
+    return card_class(render_text(template, card_data=card_data.to_yaml(), **values))
 
 
 def fence(text: str, language: str = "") -> str:
@@ -52,6 +62,13 @@ def code_literal(text: str) -> str:
     marks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{marks}{pad}{text}{pad}{marks}"
+
+
+def percent(value: Any, digits: int = 1) -> str:
+    """A fraction as a percentage, e.g. ``0.3125 -> "31.2"`` (``-`` when missing)."""
+    if value is None:
+        return "-"
+    return f"{100 * float(value):.{digits}f}"
 
 
 def table_cell(value: Any) -> str:

@@ -33,7 +33,13 @@ The mapping (``MODEL_CARD_FIELDS`` lists every key; unknown keys are an error)::
       "metrics": {"final_loss": 1.2, "train_loss": 1.5, "train_runtime": 3.2, "global_step": 8},
       "license": "apache-2.0", "language": ["code"], "tags": ["magicoder"],
       "pipeline_tag": "text-generation", "framework_versions": {"trl": "1.16.0"},
+      "evaluation": "results.json",       # HumanEvalPack results (a path, a mapping or
+                                          # EvaluationResults; hub_cards.results): model-index + table
     }
+
+A card gets new results without retraining: :func:`update_model_card` replaces the metadata's
+``model-index`` and the "Evaluation" section (between ``<!-- octopack:evaluation -->`` markers)
+of an existing card and keeps the rest.
 """
 
 from __future__ import annotations
@@ -42,19 +48,30 @@ import json
 import os
 from collections.abc import Mapping
 from importlib import metadata
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hub_cards._render import render_card
+from hub_cards._render import render_card, render_text
+from hub_cards.results import (
+    LANGUAGES,
+    EvaluationResults,
+    eval_results,
+    parse_results,
+    results_card_class,
+    results_from_eval_results,
+)
 
 MODEL_CARD_TEMPLATE = "model_card.md"
+RESULTS_TEMPLATE = "model_card_results.md"
+EVALUATION_START = "<!-- octopack:evaluation -->"
+EVALUATION_END = "<!-- /octopack:evaluation -->"
 BASE_TAGS = ("octopack", "trl", "sft")
 FINETUNING = ("full", "lora", "qlora")
 REQUIRED_FIELDS = ("model_id", "finetuning", "batch")
 MODEL_CARD_FIELDS = frozenset(REQUIRED_FIELDS) | {
     "adapter", "subfolder", "merged_subfolder", "model_name", "base_model", "recipe",
     "prompt_format", "datasets", "lora", "quantization", "hyperparameters", "metrics", "license",
-    "language", "tags", "pipeline_tag", "framework_versions",
+    "language", "tags", "pipeline_tag", "framework_versions", "evaluation",
 }
 #: Libraries whose versions a card lists by default (those installed).
 FRAMEWORKS = ("octopack", "trl", "transformers", "peft", "torch", "datasets", "accelerate",
@@ -131,8 +148,6 @@ def hub_license(repo_id: str, token: str | bool | None = None) -> str | None:
 
 def model_card_data(info: Mapping[str, Any]):
     """The ``ModelCardData`` (YAML metadata) of :func:`render_model_card`."""
-    from huggingface_hub import ModelCardData
-
     finetuning = info["finetuning"]
     adapter = info.get("adapter", finetuning != "full")
     tags = list(BASE_TAGS)
@@ -142,7 +157,10 @@ def model_card_data(info: Mapping[str, Any]):
         if tag not in tags:
             tags.append(tag)
     datasets = [_dataset_id(source.get("path")) for source in info.get("datasets") or ()]
-    return ModelCardData(
+    evaluation = _evaluation(info)
+    return results_card_class().card_data_class(
+        eval_results=eval_results(evaluation) if evaluation else None,
+        model_name=_model_name(info) if evaluation else None,
         base_model=hub_id_or_none(info.get("base_model")),
         datasets=sorted({d for d in datasets if d}) or None,
         library_name="peft" if adapter else "transformers",
@@ -155,8 +173,6 @@ def model_card_data(info: Mapping[str, Any]):
 
 def render_model_card(info: Mapping[str, Any]):
     """Render the model card of a fine-tuning run described by ``info`` (see module docstring)."""
-    from huggingface_hub import ModelCard
-
     _check(info)
     finetuning = info["finetuning"]
     adapter = bool(info.get("adapter", finetuning != "full"))
@@ -174,9 +190,11 @@ def render_model_card(info: Mapping[str, Any]):
     metrics = dict(info.get("metrics") or {})
     recipe = dict(info.get("recipe") or {})
     prompt = dict(info.get("prompt_format") or {})
+    evaluation = _evaluation(info)
     return render_card(
-        ModelCard, model_card_data(info), MODEL_CARD_TEMPLATE,
-        model_name=info.get("model_name") or model_id.rstrip("/").split("/")[-1],
+        results_card_class(), model_card_data(info), MODEL_CARD_TEMPLATE,
+        model_name=_model_name(info),
+        evaluation_block=evaluation_section(evaluation) if evaluation else None,
         model_id=model_id,
         model_id_literal=json.dumps(load_from),
         hub_model=hub_model,
@@ -203,6 +221,61 @@ def render_model_card(info: Mapping[str, Any]):
         metric_rows=[(METRIC_LABELS.get(k, k), _number(v)) for k, v in metrics.items()],
         versions=versions,
     )
+
+
+def _model_name(info: Mapping[str, Any]) -> str:
+    return str(info.get("model_name") or str(info["model_id"]).rstrip("/").split("/")[-1])
+
+
+def _evaluation(info: Mapping[str, Any]) -> EvaluationResults | None:
+    value = info.get("evaluation")
+    if value is None or isinstance(value, EvaluationResults):
+        return value
+    return parse_results(value)
+
+
+def evaluation_section(results: EvaluationResults) -> str:
+    """The card's "Evaluation" section: one Table-2-shaped table per k, between the markers."""
+    body = render_text(RESULTS_TEMPLATE, results=results, languages=[LANGUAGES[lang] for lang in results.languages],
+                       language_keys=results.languages, tables=[(k, results.table(k)) for k in results.ks],
+                       sampling=", ".join(f"{key}={value}" for key, value in results.sampling.items()))
+    return f"{EVALUATION_START}\n{body.strip()}\n{EVALUATION_END}"
+
+
+def update_model_card(card, results, *, model_name: str | None = None):
+    """``card`` (a ``ModelCard``, its text or a README path) with ``results`` as its evaluation: the
+    ``model-index`` metadata and the "Evaluation" section are replaced (added before "How to use"
+    when the card has none), everything else is kept. Returns a card ``ModelCard.load`` reads back."""
+    card_class = results_card_class()
+    text = card.content if hasattr(card, "content") else str(card)
+    if not hasattr(card, "content") and "\n" not in text and Path(text).is_file():
+        text = Path(text).read_text(encoding="utf-8")
+    updated = card_class(text)
+    evaluation = results if isinstance(results, EvaluationResults) else parse_results(results)
+    name = model_name or updated.data.model_name or evaluation.model or _title(updated.text) or "model"
+    updated.data.model_name = name
+    updated.data.eval_results = eval_results(evaluation)
+    section = evaluation_section(evaluation)
+    body = updated.text
+    if EVALUATION_START in body and EVALUATION_END in body:
+        before, rest = body.split(EVALUATION_START, 1)
+        body = before + section + rest.split(EVALUATION_END, 1)[1]
+    elif "\n## How to use" in body:
+        before, after = body.split("\n## How to use", 1)
+        body = f"{before.rstrip()}\n\n{section}\n\n## How to use{after}"
+    else:
+        body = f"{body.rstrip()}\n\n{section}\n"
+    return card_class(f"---\n{updated.data.to_yaml()}\n---\n{body}")
+
+
+def card_results(card) -> EvaluationResults:
+    """The HumanEvalPack results a card's metadata holds (parsed by huggingface_hub)."""
+    return results_from_eval_results(card.data.eval_results or [], model=card.data.model_name)
+
+
+def _title(text: str) -> str | None:
+    match = next((line for line in text.splitlines() if line.startswith("# ")), None)
+    return match[2:].strip() if match else None
 
 
 def describe_finetuning(finetuning: str, lora: Mapping[str, Any] | None,
