@@ -146,10 +146,11 @@ def humanevalpack(data_dir: str | os.PathLike[str] | None = None,
                   languages: Sequence[str] | None = None) -> Benchmark:
     """HumanEvalPack docstrings, prompts and canonical solutions of every language (or the
     given ones), loaded with ``humanevalpack_metric.problems`` (Hub, or ``data_dir``)."""
-    from humanevalpack_metric.problems import language_names, load_problems
+    from humanevalpack_metric.languages import LANGUAGES
+    from humanevalpack_metric.problems import load_problems
 
     strings = []
-    for language in languages or language_names():
+    for language in languages or LANGUAGES:
         for problem in load_problems(language, data_dir):
             task, number = problem["task_id"], _task_number(problem["task_id"])
             key = f"humaneval/{number}"
