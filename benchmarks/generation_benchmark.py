@@ -1,7 +1,8 @@
 """Generation client benchmark: throughput against a server of known capacity, and the RPM limit.
 
 The server is the scripted OpenAI-compatible one (``tests/support/scripted_openai.py``) on
-127.0.0.1 with a fixed per-request ``--latency`` and a ``--capacity`` (at most C requests
+127.0.0.1, in a process of its own (``scripted_openai_remote``: its threads do not share the
+client's GIL), with a fixed per-request ``--latency`` and a ``--capacity`` (at most C requests
 answered at once, the rest queue), so its throughput at client concurrency k can be at most
 ``min(k, C) / latency``. The client is the real one: ``OpenAIBackend`` over ``AsyncOpenAI``,
 ``GenerationClient`` with its SQLite response cache in a temporary directory (a fresh cache per
@@ -9,6 +10,7 @@ arm, so every request is sent and stored).
 
 1. **throughput**: for each ``--concurrency`` k, ``--rounds * k`` requests; the ratio is the
    ideal time (``ceil(requests / min(k, C)) * latency``) over the measured one (target >= 0.8);
+   the client's CPU time per request is reported too;
 2. **rate limit**: ``--rpm-requests`` requests through ``GenerationClient(rpm=--rpm)`` at
    concurrency 16 against a fast server; the RPM is measured from the server's arrival times
    (after one warm-up request), overall and over the busiest window of 20 intervals; the error is
@@ -37,7 +39,7 @@ if str(REPO) not in sys.path:
 
 from octopack_common import write_json_atomic, write_text_atomic  # noqa: E402
 from commitpack_dataset.generation import GenerationClient, GenerationRequest, OpenAIBackend  # noqa: E402
-from tests.support.scripted_openai import ScriptedOpenAIServer  # noqa: E402
+from tests.support.scripted_openai_remote import RemoteScriptedServer  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,7 +63,7 @@ def requests(prefix: str, count: int) -> list[GenerationRequest]:
             for i in range(count)]
 
 
-def client_for(server: ScriptedOpenAIServer, cache: Path, **options: Any) -> GenerationClient:
+def client_for(server: RemoteScriptedServer, cache: Path, **options: Any) -> GenerationClient:
     backend = OpenAIBackend(server.base_url, api_key="benchmark", timeout=120)
     return GenerationClient(backend, cache=cache, progress=False, **options)
 
@@ -69,31 +71,33 @@ def client_for(server: ScriptedOpenAIServer, cache: Path, **options: Any) -> Gen
 def throughput(latency: float, capacity: int, concurrency: int, rounds: int,
                work_dir: Path) -> dict[str, Any]:
     count = rounds * concurrency
-    with ScriptedOpenAIServer(latency=latency, capacity=capacity) as server:
+    with RemoteScriptedServer(latency=latency, capacity=capacity) as server:
         with client_for(server, work_dir / f"throughput-{concurrency}.sqlite",
                         concurrency=concurrency) as client:
             client.generate(requests("warm-up", 1))
             server.reset()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             results = client.generate(requests(f"c{concurrency}", count))
-            seconds = time.perf_counter() - started
-        assert all(result.ok for result in results) and server.count() == count
-        parallel = min(concurrency, capacity)
-        ideal = math.ceil(count / parallel) * latency
-        return {"concurrency": concurrency, "requests": count, "seconds": round(seconds, 3),
-                "requests_per_second": round(count / seconds, 2),
-                "ideal_requests_per_second": round(count / ideal, 2),
-                "ratio": round(ideal / seconds, 3), "server_max_in_flight": server.max_in_flight}
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        stats = server.stats()
+    assert all(result.ok for result in results) and stats["count"] == count
+    parallel = min(concurrency, capacity)
+    ideal = math.ceil(count / parallel) * latency
+    return {"concurrency": concurrency, "requests": count, "seconds": round(seconds, 3),
+            "requests_per_second": round(count / seconds, 2),
+            "ideal_requests_per_second": round(count / ideal, 2),
+            "ratio": round(ideal / seconds, 3), "server_max_in_flight": stats["max_in_flight"],
+            "client_cpu_ms_per_request": round(cpu / count * 1000, 2)}
 
 
 def rate_limit(rpm: float, count: int, work_dir: Path) -> dict[str, Any]:
-    with ScriptedOpenAIServer(latency=0.005) as server:
+    with RemoteScriptedServer(latency=0.005) as server:
         with client_for(server, work_dir / "rpm.sqlite", concurrency=16, rpm=rpm) as client:
             client.generate(requests("warm-up", 1))
             time.sleep(60.0 / rpm)
             server.reset()
             client.generate(requests("rpm", count))
-        arrivals = sorted(request.received_at for request in server.requests)
+        arrivals = sorted(request["received_at"] for request in server.requests())
     intervals = len(arrivals) - 1
     measured = intervals / (arrivals[-1] - arrivals[0]) * 60.0
     window = min(20, intervals)
@@ -110,12 +114,12 @@ def markdown(report: dict[str, Any]) -> str:
     settings = report["settings"]
     lines = [f"Server: {settings['latency']} s per request, capacity {settings['capacity']} "
              "at once.", "",
-             "| concurrency | requests | seconds | req/s | ideal req/s | ratio |",
-             "|---:|---:|---:|---:|---:|---:|"]
+             "| concurrency | requests | seconds | req/s | ideal req/s | ratio | client CPU/req |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
     for row in report["throughput"]:
         lines.append(f"| {row['concurrency']} | {row['requests']} | {row['seconds']:.2f} | "
                      f"{row['requests_per_second']:.1f} | {row['ideal_requests_per_second']:.1f} | "
-                     f"{row['ratio']:.2f}x |")
+                     f"{row['ratio']:.2f}x | {row['client_cpu_ms_per_request']:.1f} ms |")
     limit = report["rate_limit"]
     lines += ["", "| RPM set | requests | RPM measured | error | busiest window RPM | error |",
               "|---:|---:|---:|---:|---:|---:|",

@@ -58,6 +58,13 @@ order; ``.key``, ``.body``, ``.path``, ``.headers``, ``.attempt`` (1 for the fir
 being answered at once), ``reset()`` (forget what was received; attempts restart at 1), and
 ``base_url`` (``http://127.0.0.1:<port>/v1``). ``script``, ``latency`` and ``default`` may be
 reassigned while the server runs.
+
+**In another process** (a benchmark that must not share the GIL with its server):
+``python -m tests.support.scripted_openai_remote --latency 0.2 --capacity 16`` serves the echo
+script and prints its ``base_url`` as the first line of stdout;
+``scripted_openai_remote.RemoteScriptedServer`` starts it and asks the server what it received: ``GET /scripted/requests`` (``key``, ``path``, ``attempt``,
+``received_at`` of each, on the server's clock), ``GET /scripted/stats`` (``count``,
+``max_in_flight``), ``POST /scripted/reset``.
 """
 
 from __future__ import annotations
@@ -370,7 +377,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(status, {"error": {"message": message, "type": kind, "code": None}}, headers)
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/health":
+        state = self.server_state
+        if self.path == "/scripted/requests":
+            self._send_json(200, [{"key": r.key, "path": r.path, "attempt": r.attempt,
+                                   "received_at": r.received_at} for r in state.requests])
+        elif self.path == "/scripted/stats":
+            self._send_json(200, {"count": state.count(), "max_in_flight": state.max_in_flight})
+        elif self.path.rstrip("/") == "/health":
             self._send_json(200, {"status": "ok"})
         elif self.path.rstrip("/") == "/v1/models":
             self._send_json(200, {"object": "list", "data": [
@@ -384,6 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         path = self.path.split("?")[0].rstrip("/")
+        if path == "/scripted/reset":
+            state.reset()
+            self._send_json(200, {"reset": True})
+            return
         if path not in ("/v1/chat/completions", "/v1/completions"):
             self._error(404, f"no route {self.path}")
             return
@@ -429,3 +446,4 @@ def scripted_openai() -> Iterator[Callable[..., ScriptedOpenAIServer]]:
     yield start
     for server in servers:
         server.stop()
+
