@@ -91,10 +91,15 @@ def _cut_at_stop_words(text: str, words: list[str]) -> str:
     return text
 
 
-def truncate_code(code: str, language: str, extra_stop_words: tuple[str, ...] = ()) -> str:
-    """The harness' end-of-function rule: stop words, then indentation (Python) or braces."""
+def truncate_code(code: str, language: str, extra_stop_words: tuple[str, ...] = (),
+                  language_stop_words: bool = True) -> str:
+    """The harness' end-of-function rule: stop words, then indentation (Python) or braces.
+    ``language_stop_words=False``: only ``extra_stop_words`` and end-of-text (the harness's diff
+    formats replace the language's stop words)."""
     name = get_language(language).name
-    code = _cut_at_stop_words(code, stop_words(name, extra_stop_words))
+    words = (stop_words(name, extra_stop_words) if language_stop_words
+             else [*extra_stop_words, END_OF_TEXT])
+    code = _cut_at_stop_words(code, words)
     if name == "python":
         lines = code.split("\n")
         for i, line in enumerate(lines):
