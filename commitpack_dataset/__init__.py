@@ -19,6 +19,10 @@ _LAZY = {
     "CommitMiner": "commitpack_dataset.mining",
     "language_of": "commitpack_dataset.languages",
     "config_name": "commitpack_dataset.languages",
+    "OSSInstruct": "commitpack_dataset.oss_instruct",
+    "OSSInstructConfig": "commitpack_dataset.oss_instruct",
+    "Decontaminator": "commitpack_dataset.decontamination",
+    "Benchmark": "commitpack_dataset.decontamination",
 }
 
 
