@@ -8,8 +8,10 @@
 2. for an endpoint (``backend.batched = False``) at most ``concurrency`` requests are in flight
    (asyncio workers: no thread per request). :class:`TransientError` s are retried up to
    ``max_retries`` times after :class:`Backoff` delays, a server's ``Retry-After`` honoured (and
-   every worker holds off until then, since the server said it is full). Optional ``rpm`` /
-   ``tpm`` limits pace the requests (:class:`RateLimiter`);
+   every worker holds off until then, since the server said it is full); after
+   ``max_consecutive_failures`` in a row (an endpoint down, a wrong URL) the rest is not sent but
+   reported failed, so a dead endpoint costs seconds, not hours. Optional ``rpm`` / ``tpm``
+   limits pace the requests (:class:`RateLimiter`);
 3. for a local backend (``batched = True``) uncached requests go to ``generate_batch`` in
    chunks of ``chunk_size``, in a worker thread;
 4. each answer is stored in the cache the moment it arrives, before anyone sees it, so a killed
@@ -68,13 +70,16 @@ class GenerationClient:
     ``prices``: USD per 1M tokens, ``Prices(prompt, completion)``, ``{"prompt": .., "completion":
     ..}`` or a pair. ``progress``: show a tqdm bar. ``chunk_size``: requests per
     ``generate_batch`` call of a batched backend (default: the backend's ``chunk_size`` attribute,
-    else 64)."""
+    else 64). ``max_consecutive_failures``: after that many transient failures in a row with no
+    answer in between (an endpoint that is down or a wrong URL), nothing more is sent and the
+    requests left come back with an error (``None``: retry each request to its end)."""
 
     def __init__(self, backend: Backend, *, cache: ResponseCache | str | os.PathLike[str] | None = DEFAULT_CACHE,
                  concurrency: int = 8, max_retries: int = 5, backoff: Backoff | float | None = None,
                  rpm: float | None = None, tpm: float | None = None,
                  prices: Prices | Mapping[str, float] | Sequence[float] | None = None,
-                 progress: bool = True, chunk_size: int | None = None, desc: str = "generate"):
+                 progress: bool = True, chunk_size: int | None = None, desc: str = "generate",
+                 max_consecutive_failures: int | None = 50):
         if not isinstance(getattr(backend, "batched", None), bool):
             raise TypeError(f"{type(backend).__name__} is not a generation Backend: it needs a "
                             "boolean 'batched' attribute (see commitpack_dataset.generation.Backend)")
@@ -90,6 +95,7 @@ class GenerationClient:
             self.cache = ResponseCache(default_cache_path() if cache == DEFAULT_CACHE else cache)
         self.concurrency = concurrency
         self.max_retries = max_retries
+        self.max_consecutive_failures = max_consecutive_failures
         self.backoff = Backoff.coerce(backoff)
         self.rpm, self.tpm = rpm, tpm
         self._rpm = RateLimiter(rpm, 60.0) if rpm else None
@@ -202,8 +208,22 @@ class GenerationClient:
         finished: asyncio.Queue = asyncio.Queue()
         outstanding = len(todo)
         resume_at = 0.0  # a server's Retry-After holds every worker off until then
+        failing = 0  # transient failures in a row, across requests (any answer resets it)
+        tripped: str | None = None  # why the rest of the run is not sent
         loop = asyncio.get_running_loop()
-        timers: list[asyncio.TimerHandle] = []
+        waiting: dict[str, tuple[asyncio.TimerHandle, tuple]] = {}  # retries sleeping off a delay
+
+        def release(fingerprint: str) -> None:
+            _timer, job = waiting.pop(fingerprint)
+            jobs.put_nowait(job)
+
+        def report(fingerprint: str, result: GenerationResult) -> None:
+            nonlocal outstanding
+            outstanding -= 1
+            finished.put_nowait((fingerprint, result))
+            if outstanding == 0:  # every job is done: the workers may stop
+                for _ in range(self.concurrency):
+                    jobs.put_nowait(None)
 
         async def attempt(request: GenerationRequest, number: int):
             if self._rpm is not None:
@@ -232,34 +252,49 @@ class GenerationClient:
                 raise
 
         async def work() -> None:
-            nonlocal outstanding, resume_at
+            nonlocal outstanding, resume_at, failing, tripped
             while True:
                 job = await jobs.get()
                 if job is None:
                     return
                 fingerprint, request, number = job
                 wait = resume_at - time.monotonic()
-                if wait > 0:
+                if wait > 0 and tripped is None:
                     await asyncio.sleep(wait)
+                if tripped is not None:
+                    report(fingerprint, self._failure(request, f"not sent: {tripped}", number - 1))
+                    continue
                 if number == 1:
                     self.stats.sent += 1
                 try:
                     result = self._finish(request, await attempt(request, number))
+                    failing = 0
                 except TransientError as error:
-                    if number <= self.max_retries:
+                    failing += 1
+                    limit = self.max_consecutive_failures
+                    if limit is not None and failing >= limit and tripped is None:
+                        tripped = self._redact(f"{failing} attempts in a row failed, the last "
+                                               f"with: {error}")
+                        logger.error("generation stops sending: %s", tripped)
+                        for timer, pending in list(waiting.values()):  # fail them now
+                            timer.cancel()
+                            jobs.put_nowait(pending)
+                        waiting.clear()
+                    if number <= self.max_retries and tripped is None:
                         delay = self.backoff.delay(number, error.retry_after)
                         if error.retry_after is not None:
-                            resume_at = max(resume_at, time.monotonic() + error.retry_after)
+                            resume_at = max(resume_at, time.monotonic() + delay)
                         self.stats.retries += 1
                         logger.info("retry %d/%d of %s in %.2f s: %s", number, self.max_retries,
                                     fingerprint[:12], delay, self._redact(str(error)))
-                        timers.append(loop.call_later(delay, jobs.put_nowait,
-                                                      (fingerprint, request, number + 1)))
+                        waiting[fingerprint] = (loop.call_later(delay, release, fingerprint),
+                                                (fingerprint, request, number + 1))
                         progress.done(0)
                         continue
                     result = self._failure(request, f"gave up after {number} attempts: {error}",
                                            number)
                 except PermanentError as error:
+                    failing = 0  # the backend answered
                     result = self._failure(request, str(error), number)
                 except asyncio.CancelledError:
                     raise
@@ -269,11 +304,7 @@ class GenerationClient:
                     result = self._failure(request, f"{type(error).__name__}: {error}", number)
                 if result.error is not None:
                     logger.warning("request %s failed: %s", fingerprint[:12], result.error)
-                outstanding -= 1
-                finished.put_nowait((fingerprint, result))
-                if outstanding == 0:
-                    for _ in range(self.concurrency):
-                        jobs.put_nowait(None)
+                report(fingerprint, result)
 
         workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
         try:
@@ -283,7 +314,7 @@ class GenerationClient:
                     raise item.error
                 yield item
         finally:
-            for timer in timers:
+            for timer, _job in waiting.values():
                 timer.cancel()
             for task in workers:
                 task.cancel()

@@ -2,7 +2,8 @@
 
 :class:`Backoff` gives the delay before the k-th retry: ``initial * multiplier**(k-1)``, capped
 at ``maximum``, times ``1 + jitter * U[0, 1)`` so that many requests failing together do not come
-back together. A server's ``Retry-After`` wins over the formula (it knows when it will have room).
+back together. A server's ``Retry-After`` wins over the formula (it knows when it will have room),
+up to ``maximum``.
 Magicoder's teacher used ``Backoff(initial=30, multiplier=2, jitter=1)`` with 5 retries
 (reference D.2); the default here suits a local endpoint and a hosted one alike.
 
@@ -35,8 +36,8 @@ CHARS_PER_TOKEN = 4
 @dataclass(frozen=True)
 class Backoff:
     """Delays between retries: ``initial * multiplier**(retry-1)`` capped at ``maximum``, times
-    ``1 + jitter * U[0, 1)``; a server's ``Retry-After`` is honoured instead (plus the same
-    relative jitter)."""
+    ``1 + jitter * U[0, 1)``; a server's ``Retry-After`` is honoured instead, up to ``maximum``
+    (plus the same relative jitter)."""
 
     initial: float = 1.0
     multiplier: float = 2.0
@@ -52,7 +53,7 @@ class Backoff:
               rng: Callable[[], float] = random.random) -> float:
         """Seconds to wait before retry number ``retry`` (1 = the first retry)."""
         if retry_after is not None and retry_after >= 0:
-            base = retry_after
+            base = min(retry_after, self.maximum)
         else:
             base = min(self.maximum, self.initial * self.multiplier ** max(0, retry - 1))
         return base * (1.0 + self.jitter * rng())

@@ -188,7 +188,8 @@ class OpenAIBackend:
         except openai.APIConnectionError as error:
             cause = error.__cause__ or error.__context__
             detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
-            raise TransientError(self.redact(f"connection error: {detail}")) from None
+            raise TransientError(self.redact(f"cannot reach {public_url(self.base_url)}: "
+                                             f"{detail}")) from None
         except openai.APIStatusError as error:
             status = error.status_code
             body = error.body

@@ -21,7 +21,7 @@ from commitpack_dataset.generation import (
 )
 from tests.support.scripted_openai import Reply
 
-FAST = Backoff(initial=0.01, multiplier=2.0, maximum=0.05, jitter=0.0)
+FAST = Backoff(initial=0.01, multiplier=2.0, maximum=1.0, jitter=0.0)
 
 
 def completion(prompt: str, **fields) -> GenerationRequest:
@@ -120,6 +120,21 @@ def test_retries_stop_after_max_retries_and_the_failure_is_reported(scripted_ope
     # a failure is not cached: the re-run retries it (and now gets the answer)
     retried, _ = client.generate([completion("q"), completion("fine")])
     assert retried.texts == ["late"] and server.count("q") == 4 and server.count("fine") == 1
+
+
+def test_an_unreachable_endpoint_fails_fast_and_reports_every_request(tmp_path):
+    from tests.support.openai_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    backend = OpenAIBackend(url, api_key="k", timeout=5)
+    with GenerationClient(backend, cache=None, concurrency=2, max_retries=5, backoff=FAST,
+                          max_consecutive_failures=6, progress=False) as client:
+        results = client.generate([completion(f"p{i}") for i in range(30)])
+    assert all(r.error is not None and not r.choices for r in results)
+    assert client.stats.attempts <= 6 + 2 and client.stats.failed == 30
+    not_sent = [r for r in results if r.error.startswith("not sent: 6 attempts in a row failed")]
+    assert len(not_sent) >= 27
+    assert f"cannot reach {url}: ConnectError" in not_sent[0].error
 
 
 def test_permanent_errors_are_not_retried_and_not_cached(scripted_openai, make_client):
