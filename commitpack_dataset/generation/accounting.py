@@ -10,6 +10,7 @@ secret could hide in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -91,6 +92,18 @@ class GenerationStats:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def copy(self) -> "GenerationStats":
+        return dataclasses.replace(self, errors=dict(self.errors))
+
+    def minus(self, before: "GenerationStats") -> "GenerationStats":
+        """What happened since ``before`` (a :meth:`copy` taken earlier)."""
+        counts = {f.name: getattr(self, f.name) - getattr(before, f.name)
+                  for f in dataclasses.fields(self) if f.name not in ("cost", "errors")}
+        cost = None if self.cost is None else self.cost - (before.cost or 0.0)
+        errors = {k: v - before.errors.get(k, 0) for k, v in self.errors.items()
+                  if v != before.errors.get(k, 0)}
+        return GenerationStats(**counts, cost=cost, errors=errors)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -114,7 +127,7 @@ class GenerationProgress:
                  desc: str = "generate"):
         self.stats = stats
         self.in_flight = 0
-        self._start = (stats.retries, stats.failed, stats.total_tokens, stats.cost or 0.0)
+        self._before = stats.copy()
         self.bar = tqdm(total=total, desc=desc, unit="req", disable=not enabled, dynamic_ncols=True,
                         smoothing=0.1)
 
@@ -131,12 +144,11 @@ class GenerationProgress:
         self._postfix()
 
     def _postfix(self) -> None:
-        retries, failed, tokens, cost = self._start
-        postfix = {"in_flight": self.in_flight, "retried": self.stats.retries - retries,
-                   "failed": self.stats.failed - failed,
-                   "tokens": _short(self.stats.total_tokens - tokens)}
-        if self.stats.cost is not None:
-            postfix["cost"] = _dollars(self.stats.cost - cost)
+        run = self.stats.minus(self._before)
+        postfix = {"in_flight": self.in_flight, "retried": run.retries, "failed": run.failed,
+                   "tokens": _short(run.total_tokens)}
+        if run.cost is not None:
+            postfix["cost"] = _dollars(run.cost)
         self.bar.set_postfix(postfix, refresh=False)
 
     def close(self) -> None:

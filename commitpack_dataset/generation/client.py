@@ -105,6 +105,7 @@ class GenerationClient:
         self.chunk_size = chunk_size or getattr(backend, "chunk_size", None) or DEFAULT_CHUNK_SIZE
         self.desc = desc
         self.stats = GenerationStats(cost=0.0 if self.prices is not None else None)
+        self.last_stats = GenerationStats()  # the latest run's share of ``stats``
         self._description = dict(backend.describe())
         self._redact = getattr(backend, "redact", None) or (lambda text: text)
 
@@ -155,7 +156,7 @@ class GenerationClient:
                 if fingerprint not in found]
         progress = GenerationProgress(len(requests), self.stats, enabled=self.progress,
                                       desc=self.desc)
-        started = time.monotonic()
+        started, before = time.monotonic(), self.stats.copy()
         try:
             for fingerprint, result in found.items():
                 for index in positions[fingerprint]:
@@ -179,12 +180,12 @@ class GenerationClient:
             if aclose is not None:
                 with contextlib.suppress(Exception):
                     await aclose()
+        self.last_stats = run = self.stats.minus(before)
         logger.info("generation: %d requests in %.1f s (%d cached, %d sent, %d retries, "
-                    "%d failed, %d truncated, %d tokens%s)", len(requests),
-                    time.monotonic() - started, len(requests) - len(todo), len(todo),
-                    self.stats.retries, self.stats.failed, self.stats.truncated,
-                    self.stats.total_tokens,
-                    f", ${self.stats.cost:.4f}" if self.stats.cost is not None else "")
+                    "%d failed, %d truncated, %d tokens%s)", run.requests,
+                    time.monotonic() - started, run.cached, run.sent, run.retries, run.failed,
+                    run.truncated, run.total_tokens,
+                    f", ${run.cost:.4f}" if run.cost is not None else "")
 
     # -- storing ---------------------------------------------------------------------------------
     def _finish(self, request: GenerationRequest, result: GenerationResult) -> GenerationResult:

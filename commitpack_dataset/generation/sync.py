@@ -49,28 +49,29 @@ def stream_sync(agen: AsyncIterator) -> Iterator:
     stop = threading.Event()
     state: dict[str, Any] = {}
 
+    async def deliver(item: Any) -> bool:
+        """Hand ``item`` over, waiting while the queue is full; False once the consumer left."""
+        while not stop.is_set():
+            try:
+                items.put_nowait(item)
+                return True
+            except queue.Full:
+                await asyncio.sleep(0.01)
+        return False
+
     async def pump() -> None:
         state["task"] = asyncio.current_task()
         state["loop"] = asyncio.get_running_loop()
         try:
             async for item in agen:
-                while True:
-                    try:
-                        items.put_nowait(item)
-                        break
-                    except queue.Full:
-                        if stop.is_set():
-                            return
-                        await asyncio.sleep(0.01)
-                if stop.is_set():
+                if not await deliver(item):
                     return
         except BaseException as error:  # handed to the consumer
-            with contextlib.suppress(queue.Full):
-                items.put_nowait(Crashed(error))
+            await deliver(Crashed(error))
             return
         finally:
             await agen.aclose()
-        items.put(_END)
+        await deliver(_END)
 
     thread = threading.Thread(target=asyncio.run, args=(pump(),), name="generation-stream",
                               daemon=True)

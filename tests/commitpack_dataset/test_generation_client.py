@@ -210,6 +210,8 @@ def test_tokens_and_cost_are_accounted_for_the_answers_paid_for(scripted_openai,
     client.generate([completion("a"), completion("b")])  # cached: costs nothing again
     assert stats.prompt_tokens == 4000 and stats.cost == pytest.approx(0.0125)
     assert stats.requests == 5 and stats.cached == 2 and stats.failed == 1
+    last = client.last_stats  # the latest run alone
+    assert (last.requests, last.cached, last.sent, last.cost, last.failed) == (2, 2, 0, 0.0, 0)
     assert stats.errors == {"HTTP 400: no": 1}
     assert make_client(server, cache=None).stats.cost is None  # no prices, no cost
 
