@@ -1,12 +1,17 @@
-"""The data side of a training recipe: sources, their mixture, and rows in a prompt format.
+"""The data side of a training recipe: sources, their row formats, and their mixture.
 
 :class:`DataArguments` is the one dataclass octopack adds to TRL's own (``SFTConfig``,
 ``ModelConfig``); ``trl.TrlParser`` fills it from the recipe YAML and the command line. A recipe
 lists its ``datasets`` (Hub ids, local ``json``/``jsonl``/``parquet`` files or dataset
 directories, or a ``datasets`` builder class such as this project's CommitPackFT builder), each
-with an optional split, column mapping, fraction and mixture weight; :func:`build_dataset` loads
-them, maps every row to TRL's prompt/completion shape with the shared format from
-:mod:`octo_trainer.formats`, and mixes them.
+with an optional split, column map, subsample and mixture weight; :func:`build_dataset` loads
+them, turns each into rows of one of TRL's dataset formats (:mod:`octo_trainer.row_formats`:
+``text``, ``prompt``/``completion``, ``messages``, or octopack's instruction/response roles
+rendered with the shared prompt format of :mod:`octo_trainer.formats`), and mixes them.
+
+On the command line a source is ``PATH[:KEY=VALUE,...]``, each key a role or TRL column of the
+column map or one of :data:`SPEC_OPTIONS`, e.g. ``--datasets rows.jsonl:instruction=question,
+response=answer other.jsonl:weight=2``; or a JSON object of :class:`DataSource` fields.
 
 A builder source is prepared the datasets >= 4 way (no loading scripts)::
 
@@ -20,64 +25,47 @@ A builder source is prepared the datasets >= 4 way (no loading scripts)::
 
 is ``CommitPackFT(config_name="python", cache_dir=..., repositories=..., ...)``, then
 ``download_and_prepare()`` and ``as_dataset("train")``. The short names in :data:`BUILDERS` bring
-the role mapping of their rows (:data:`COMMIT_ROWS`), so no ``columns`` are needed.
+the role mapping of their rows (:data:`COMMIT_ROWS`), so no ``column_map`` is needed.
+
+Names follow TRL's ``DatasetConfig``: ``columns`` lists the columns to keep; ``weight`` is what
+TRL calls ``fraction`` (the source's share of the mixture). Deprecated for one release, with a
+``FutureWarning``: ``columns`` as a role mapping (now ``column_map``) and ``fraction`` as the
+share of a source's rows to keep (now ``subsample``).
 
 Heavy imports (``datasets``, the builders' packages) happen inside the functions.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import importlib
+import json
+import logging
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from octo_trainer.formats import get_format
+from octo_trainer.builder_sources import (
+    BUILDERS,
+    KnownBuilder,
+    available_builders,
+    expand_path,
+    load_builder_source,
+)
+from octo_trainer.errors import RecipeError, did_you_mean
+from octo_trainer.formats import FORMATS
+from octo_trainer.row_formats import MAP_KEYS, resolve_row_format, to_training_rows, unify
 
-#: The roles a source's columns can be mapped to.
-ROLES = ("instruction", "response", "context")
 _FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-#: Builder arguments set on the source itself, never in ``builder_kwargs``.
-_SOURCE_LEVEL = ("name", "data_dir", "data_files", "cache_dir")
-
-
-@dataclass(frozen=True)
-class KnownBuilder:
-    """A builder reachable by a short name, and how its rows map to roles.
-
-    ``target`` is the import path of a ``datasets.DatasetBuilder`` subclass; ``columns`` maps
-    roles to the builder's columns; ``response_template`` (with ``{response}``) wraps the
-    response column.
-    """
-
-    target: str
-    columns: dict[str, str]
-    response_template: str | None = None
-
-
-#: CommitPack(FT) rows as OctoCoder trained on them (reference C.1, octopack issue #9): with the
-#: ``octocoder`` format a row renders
-#: ``Question: {subject}\n{old_contents}\n\nAnswer: \n{new_contents}`` (prompt up to
-#: ``Answer: ``, completion from the newline on, so no token straddles the boundary). Only
-#: ``subject`` is used, never ``message``. An empty ``old_contents`` counts as no context.
-COMMIT_ROWS = {"instruction": "subject", "context": "old_contents", "response": "new_contents"}
-COMMIT_RESPONSE_TEMPLATE = "\n{response}"
-
-#: Short builder names a recipe can use as ``builder:``.
-BUILDERS: dict[str, KnownBuilder] = {
-    "commitpack": KnownBuilder(
-        "commitpack_dataset.builders.CommitPack", COMMIT_ROWS, COMMIT_RESPONSE_TEMPLATE
-    ),
-    "commitpackft": KnownBuilder(
-        "commitpack_dataset.builders.CommitPackFT", COMMIT_ROWS, COMMIT_RESPONSE_TEMPLATE
-    ),
-}
-
-
-def _available_builders() -> str:
-    return f"{', '.join(BUILDERS)} or the import path of a datasets.DatasetBuilder (pkg.mod.Class)"
+#: Source fields a command-line spec ``PATH:KEY=VALUE,...`` may set, with their value types.
+SPEC_OPTIONS = {"split": str, "name": str, "data_dir": str, "cache_dir": str, "subsample": float,
+                "weight": float, "num_proc": int}
+_SPEC = re.compile(r"^(?P<path>.+?):(?P<options>\w+=[^,=]*(?:,\w+=[^,=]*)*)$")
+_LOG = logging.getLogger(__name__)
+_DEFAULT_ROLE_COLUMNS = {"instruction": "instruction", "response": "response", "context": None}
 
 
 @dataclass
@@ -94,13 +82,19 @@ class DataSource:
     (fields of its config class, e.g. CommitPackFT's ``repositories``, ``languages``,
     ``license_policy``), prepared with ``num_proc`` processes, and ``split`` is read.
 
-    ``columns`` maps roles (``instruction``, ``response``, ``context``) to this source's column
-    names and overrides the defaults (a short-named builder's mapping, else those of
-    :class:`DataArguments`). ``fraction`` keeps that share of the source's rows (after a seeded
-    shuffle); ``weight`` is the source's share of the mixture (see :func:`mix`).
-    ``instruction_template`` (with ``{instruction}``) wraps the raw instruction column, e.g.
-    Magicoder's ``"Write a solution to the following coding problem:\n{instruction}"``;
+    ``columns`` (TRL's ``DatasetConfig.columns``) lists the columns to keep, before anything
+    else. ``column_map`` maps octopack roles (``instruction``, ``response``, ``context``:
+    rendered with the recipe's prompt format) or TRL's columns (``prompt``, ``completion``,
+    ``messages``, ``text``: taken as they are) to this source's columns; without one the rows'
+    own columns decide (:mod:`octo_trainer.row_formats`). ``subsample`` keeps that share of the
+    source's rows (after a seeded shuffle); ``weight`` is the source's share of the mixture
+    (TRL's ``fraction``; see :func:`mix`). ``instruction_template`` (with ``{instruction}``)
+    wraps the raw instruction column, e.g. Magicoder's
+    ``"Write a solution to the following coding problem:\n{instruction}"``;
     ``response_template`` (with ``{response}``) wraps the response column.
+
+    Deprecated (one release, ``FutureWarning``): ``columns`` as a mapping (-> ``column_map``),
+    ``fraction`` (-> ``subsample``).
     """
 
     path: str | None = None
@@ -108,8 +102,9 @@ class DataSource:
     data_dir: str | None = None
     data_files: str | list[str] | dict[str, str] | None = None
     split: str = "train"
-    columns: dict[str, str] | None = None
-    fraction: float = 1.0
+    columns: list[str] | dict[str, str] | None = None
+    column_map: dict[str, str] | None = None
+    subsample: float = 1.0
     weight: float | None = None
     instruction_template: str | None = None
     response_template: str | None = None
@@ -117,32 +112,71 @@ class DataSource:
     builder_kwargs: dict[str, Any] | None = None
     cache_dir: str | None = None
     num_proc: int | None = None
+    fraction: float | None = None
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.builder is None):
-            raise ValueError(
+            raise RecipeError(
                 "a data source needs exactly one of `path` (Hub id, local file or directory) and "
-                f"`builder` ({_available_builders()}); got path={self.path!r}, "
+                f"`builder` ({available_builders()}); got path={self.path!r}, "
                 f"builder={self.builder!r}"
             )
         label = self.label
+        self._upgrade_deprecated(label)
         if self.builder is not None and "." not in self.builder and self.builder not in BUILDERS:
-            raise ValueError(f"unknown builder {self.builder!r}: use {_available_builders()}")
+            raise RecipeError(f"unknown builder {self.builder!r}{did_you_mean(self.builder, BUILDERS)}: "
+                              f"use {available_builders()}")
         if self.builder_kwargs is not None and self.builder is None:
-            raise ValueError(f"builder_kwargs apply to a `builder` source only, not to {label}")
+            raise RecipeError(f"builder_kwargs apply to a `builder` source only, not to {label}")
         if self.builder_kwargs is not None and not isinstance(self.builder_kwargs, dict):
-            raise ValueError(f"builder_kwargs of {label} must be a mapping of config fields")
+            raise RecipeError(f"builder_kwargs of {label} must be a mapping of config fields")
         for key, template in (("instruction", self.instruction_template),
                               ("response", self.response_template)):
             if template is not None and "{" + key + "}" not in template:
-                raise ValueError(f"{key}_template must contain '{{{key}}}' ({label})")
-        if not 0.0 < self.fraction <= 1.0:
-            raise ValueError(f"fraction must be in (0, 1], got {self.fraction} for {label}")
-        if self.weight is not None and self.weight < 0:
-            raise ValueError(f"weight must be >= 0, got {self.weight} for {label}")
-        unknown = set(self.columns or {}) - set(ROLES)
-        if unknown:
-            raise ValueError(f"unknown column roles {sorted(unknown)} for {label}: use {ROLES}")
+                raise RecipeError(f"{key}_template must contain '{{{key}}}' ({label})")
+        if not isinstance(self.subsample, (int, float)) or not 0.0 < self.subsample <= 1.0:
+            raise RecipeError(f"subsample must be in (0, 1], got {self.subsample!r} for {label}")
+        if self.weight is not None and (not isinstance(self.weight, (int, float)) or self.weight < 0):
+            raise RecipeError(f"weight must be a number >= 0, got {self.weight!r} for {label}")
+        if self.columns is not None and (
+            not isinstance(self.columns, list) or not all(isinstance(c, str) for c in self.columns)
+        ):
+            raise RecipeError(f"columns of {label} must be a list of column names to keep")
+        if self.column_map is not None and not isinstance(self.column_map, dict):
+            raise RecipeError(f"column_map of {label} must be a mapping of role: column, e.g. "
+                              "{instruction: question, response: answer}")
+        for key in self.column_map or {}:
+            if key not in MAP_KEYS:
+                raise RecipeError(
+                    f"unknown column_map key {key!r}{did_you_mean(key, MAP_KEYS)} for {label}: "
+                    f"use {', '.join(MAP_KEYS)}"
+                )
+
+    def _upgrade_deprecated(self, label: str) -> None:
+        """``columns`` as a mapping -> ``column_map``; ``fraction`` -> ``subsample``."""
+        if isinstance(self.columns, dict):
+            if self.column_map is not None:
+                raise RecipeError(f"{label} sets both column_map and columns as a mapping: "
+                                  "keep column_map")
+            warnings.warn(
+                f"{label}: `columns` as a role mapping is deprecated and will be removed in the "
+                f"next release: write `column_map: {self.columns}` (in TRL's DatasetConfig, and "
+                "here from then on, `columns` lists the columns to keep)",
+                FutureWarning, stacklevel=4,
+            )
+            self.column_map, self.columns = self.columns, None
+        if self.fraction is not None:
+            if self.subsample != 1.0:
+                raise RecipeError(f"{label} sets both subsample and the deprecated fraction: "
+                                  "keep subsample")
+            warnings.warn(
+                f"{label}: `fraction` is deprecated and will be removed in the next release: write "
+                f"`subsample: {self.fraction}` (the share of this source's rows to keep; TRL's "
+                "DatasetConfig uses `fraction` for the share of the mixture, which is `weight` "
+                "here)",
+                FutureWarning, stacklevel=4,
+            )
+            self.subsample, self.fraction = self.fraction, None
 
     @property
     def label(self) -> str:
@@ -164,18 +198,74 @@ class DataSource:
 
     @classmethod
     def coerce(cls, value: Any) -> DataSource:
-        """A source from a recipe entry: a mapping of fields, a path string, or a DataSource."""
+        """A source from a recipe entry: a mapping of fields, a spec string, or a DataSource."""
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
-            return cls(path=value)
+            return cls.from_spec(value)
         if not isinstance(value, dict):
-            raise ValueError(f"a data source is a mapping or a path, got {value!r}")
+            raise RecipeError(f"a data source is a mapping or a path, got {value!r}")
         fields = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(value) - set(fields))
-        if unknown:
-            raise ValueError(f"unknown data source keys {unknown} in {value!r}: use {fields}")
+        for key in value:
+            if key not in fields:
+                raise RecipeError(
+                    f"unknown data source key {key!r}{did_you_mean(key, fields)} in {value!r}: "
+                    f"use {', '.join(fields)}"
+                )
         return cls(**value)
+
+    @classmethod
+    def from_spec(cls, text: str) -> DataSource:
+        """A source from its command-line form: a JSON object of fields, or
+        ``PATH[:KEY=VALUE,...]`` where each key is a column-map key (a role or TRL column) or
+        one of :data:`SPEC_OPTIONS`."""
+        if text.lstrip().startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise RecipeError(f"data source {text!r} is not valid JSON ({error})") from None
+            return cls.coerce(value)
+        match = _SPEC.match(text)
+        if match is None:
+            return cls(path=text)
+        path, options, column_map = match["path"], {}, {}
+        for item in match["options"].split(","):
+            key, _, value = item.partition("=")
+            if key in MAP_KEYS:
+                column_map[key] = value
+            elif key in SPEC_OPTIONS:
+                try:
+                    options[key] = SPEC_OPTIONS[key](value)
+                except ValueError:
+                    raise RecipeError(f"data source {text!r}: {key} must be a "
+                                      f"{SPEC_OPTIONS[key].__name__}, got {value!r}") from None
+            else:
+                keys = (*MAP_KEYS, *SPEC_OPTIONS)
+                raise RecipeError(
+                    f"data source {text!r}: unknown key {key!r}{did_you_mean(key, keys)}; use "
+                    f"{', '.join(keys)}, or a JSON object of source fields"
+                )
+        return cls(path=path, column_map=column_map or None, **options)
+
+    @classmethod
+    def from_cli(cls, text: str) -> DataSource:
+        """:meth:`from_spec` for argparse (a bad spec is an argparse error naming the fix)."""
+        try:
+            return cls.from_spec(text)
+        except RecipeError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+
+DATASETS_HELP = (
+    "Sources of the mixture. In a recipe: a YAML list of mappings (path or builder, split, "
+    "columns, column_map, subsample, weight, ...). On the command line: PATH[:KEY=VALUE,...], "
+    "each KEY a column-map key (instruction, response, context: rendered with the prompt "
+    "format; prompt, completion, messages, text: TRL's formats, taken as they are) or one of "
+    f"{', '.join(SPEC_OPTIONS)}, e.g. rows.jsonl:instruction=question,response=answer; or a "
+    "JSON object of source fields. Without a column map, rows with prompt/completion, messages "
+    "or text train as TRL's SFTTrainer trains them, and instruction/response rows are rendered "
+    "with the prompt format."
+)
 
 
 @dataclass
@@ -187,11 +277,10 @@ class DataArguments:
     the LoRA adapter merged into the base model to ``<output_dir>/merged``.
     """
 
-    datasets: list[DataSource] = field(
-        default_factory=list, metadata={"help": "Sources of the mixture (YAML list of mappings)."}
-    )
+    datasets: list[DataSource] = field(default_factory=list, metadata={"help": DATASETS_HELP})
     prompt_format: str = field(
-        default="magicoder", metadata={"help": "Prompt format name from octo_trainer.formats."}
+        default="magicoder",
+        metadata={"help": "Prompt format (octo_trainer.formats) for instruction/response rows."},
     )
     instruction_column: str = field(default="instruction", metadata={"help": "Default column."})
     response_column: str = field(default="response", metadata={"help": "Default column."})
@@ -201,18 +290,22 @@ class DataArguments:
     loss_on_prompt: bool = field(
         default=False, metadata={"help": "Train on prompt tokens too (full-sequence loss)."}
     )
-    mixture_seed: int = field(default=42, metadata={"help": "Seed for fractions and shuffling."})
+    mixture_seed: int = field(default=42, metadata={"help": "Seed for subsamples and shuffling."})
     merge_adapter: bool = field(
         default=False, metadata={"help": "Also save the LoRA adapter merged into the base model."}
     )
 
     def __post_init__(self) -> None:
         self.datasets = [DataSource.coerce(source) for source in self.datasets]
-        get_format(self.prompt_format)  # fail early on an unknown name
+        if self.prompt_format not in FORMATS:
+            raise RecipeError(
+                f"unknown prompt_format {self.prompt_format!r}"
+                f"{did_you_mean(self.prompt_format, FORMATS)}: use one of {', '.join(FORMATS)}"
+            )
 
-    def columns_for(self, source: DataSource) -> dict[str, str | None]:
-        """The role → column mapping of ``source``: its own ``columns`` over its builder's
-        mapping (short-named builders) over the defaults of these arguments."""
+    def role_columns(self, source: DataSource) -> dict[str, str | None]:
+        """The role -> column mapping of ``source`` before its own ``column_map``: its builder's
+        mapping (short-named builders) over the ``*_column`` defaults of these arguments."""
         mapping: dict[str, str | None] = {
             "instruction": self.instruction_column,
             "response": self.response_column,
@@ -220,8 +313,15 @@ class DataArguments:
         }
         known = source.known_builder
         mapping.update(known.columns if known is not None else {})
-        mapping.update(source.columns or {})
         return mapping
+
+    def roles_asked_for(self, source: DataSource) -> bool:
+        """Whether ``source``'s rows must be instruction/response rows: a short-named builder,
+        or recipe-level role columns other than the defaults."""
+        return source.known_builder is not None or any(
+            self.role_columns(source)[role] != column
+            for role, column in _DEFAULT_ROLE_COLUMNS.items()
+        )
 
 
 def load_source(source: DataSource):
@@ -230,117 +330,78 @@ def load_source(source: DataSource):
 
     if source.builder is not None:
         return load_builder_source(source)
-    cache_dir = _expand(source.cache_dir)
+    cache_dir = expand_path(source.cache_dir)
     local = Path(os.path.expanduser(source.path))
     if local.is_file():
         builder = _FILE_BUILDERS.get(local.suffix.lower())
         if builder is None:
-            raise ValueError(f"cannot load {local}: use one of {sorted(_FILE_BUILDERS)}")
+            raise RecipeError(f"cannot load {local}: use one of {sorted(_FILE_BUILDERS)}")
         return datasets.load_dataset(
             builder, data_files=str(local), split=source.split, cache_dir=cache_dir
         )
-    return datasets.load_dataset(
-        str(local) if local.is_dir() else source.path,
-        name=source.name,
-        data_dir=source.data_dir,
-        data_files=source.data_files,
-        split=source.split,
-        cache_dir=cache_dir,
-        num_proc=source.num_proc,
-    )
-
-
-def builder_class(name: str) -> type:
-    """The ``datasets.DatasetBuilder`` subclass for a short name or an import path."""
-    import datasets
-
-    target = BUILDERS[name].target if name in BUILDERS else name
-    module_name, _, class_name = target.rpartition(".")
+    if not local.is_dir() and (local.suffix.lower() in _FILE_BUILDERS or source.path.startswith(
+            (".", "/", "~"))):
+        raise RecipeError(f"{source.path}: no such file or directory (from {os.getcwd()}): point "
+                          "the source's path, or --datasets PATH, at your data")
     try:
-        module = importlib.import_module(module_name) if module_name else None
-    except ImportError as error:
-        raise ValueError(
-            f"cannot import builder {name!r} ({error}): use {_available_builders()}"
-        ) from error
-    found = getattr(module, class_name, None)
-    if not (isinstance(found, type) and issubclass(found, datasets.DatasetBuilder)):
-        raise ValueError(f"{name!r} is not a datasets builder: use {_available_builders()}")
-    return found
-
-
-def check_builder_options(cls: type, source: DataSource) -> None:
-    """Refuse a config name or ``builder_kwargs`` the builder lacks, naming the valid ones."""
-    configs = cls.builder_configs
-    if source.name is not None and configs and source.name not in configs:
-        raise ValueError(
-            f"builder {source.builder} has no config {source.name!r}: set `name` to one of "
-            f"{', '.join(configs)}"
+        return datasets.load_dataset(
+            str(local) if local.is_dir() else source.path,
+            name=source.name,
+            data_dir=source.data_dir,
+            data_files=source.data_files,
+            split=source.split,
+            cache_dir=cache_dir,
+            num_proc=source.num_proc,
         )
-    config_class = cls.BUILDER_CONFIG_CLASS
-    fields = [f.name for f in dataclasses.fields(config_class) if f.name not in _SOURCE_LEVEL]
-    unknown = sorted(set(source.builder_kwargs or {}) - set(fields))
-    if unknown:
-        raise ValueError(
-            f"unknown builder_kwargs {unknown} for builder {source.builder} "
-            f"({config_class.__name__}): use {', '.join(fields)}; set "
-            f"{', '.join(_SOURCE_LEVEL)} on the source itself"
-        )
+    except FileNotFoundError as error:  # DatasetNotFoundError included
+        raise RecipeError(f"cannot load dataset {source.path!r}: {_first_line(error)}") from error
 
 
-def load_builder_source(source: DataSource):
-    """Instantiate, prepare and read a builder source (``Builder(config_name=..., **kwargs)``)."""
-    cls = builder_class(source.builder)
-    check_builder_options(cls, source)
-    given = {
-        "cache_dir": _expand(source.cache_dir),
-        "data_dir": source.data_dir,
-        "data_files": source.data_files,
-    }
-    builder = cls(
-        config_name=source.name,
-        **{key: value for key, value in given.items() if value is not None},
-        **(source.builder_kwargs or {}),
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+@dataclass
+class PreparedSource:
+    """A source loaded and turned into training rows: ``row_format`` says how it was read (for
+    the model card), ``kind`` is the format of ``dataset``'s rows."""
+
+    source: DataSource
+    row_format: str
+    kind: str
+    dataset: Any
+
+
+def prepare_source(source: DataSource, args: DataArguments, *, text_field: str = "text",
+                   assistant_only_loss: bool = False) -> PreparedSource:
+    """Load, subsample and turn one source into training rows (:mod:`octo_trainer.row_formats`)."""
+    part = load_source(source)
+    if source.columns is not None:
+        missing = [column for column in source.columns if column not in part.column_names]
+        if missing:
+            raise RecipeError(
+                f"{source.label}: columns to keep {missing} are not in the dataset; its columns "
+                f"are {', '.join(part.column_names)}"
+            )
+        part = part.select_columns(source.columns)
+    row_format = resolve_row_format(
+        part.column_names, part[0] if len(part) else None, source.column_map,
+        args.role_columns(source), explicit_roles=args.roles_asked_for(source),
+        label=source.label, text_field=text_field,
     )
-    builder.download_and_prepare(num_proc=source.num_proc)
-    return builder.as_dataset(split=source.split)
-
-
-def _expand(path: str | None) -> str | None:
-    return None if path is None else os.path.expanduser(path)
-
-
-def to_prompt_completion(
-    dataset,
-    format_name: str,
-    columns: dict[str, str | None],
-    instruction_template: str | None = None,
-    response_template: str | None = None,
-):
-    """Map rows to ``prompt``/``completion`` columns with the named format; drop the rest."""
-    fmt = get_format(format_name)
-    present = dataset.column_names
-    missing = [columns[role] for role in ("instruction", "response") if columns[role] not in present]
-    if missing:
-        raise KeyError(f"columns {missing} not in the dataset (has {present})")
-    context = columns.get("context")
-    if context is not None and context not in present:
-        raise KeyError(f"context column {context!r} not in the dataset (has {present})")
-
-    def render(row: dict[str, Any]) -> dict[str, str]:
-        instruction = row[columns["instruction"]]
-        if instruction_template is not None:
-            instruction = instruction_template.format(instruction=instruction)
-        response = row[columns["response"]]
-        if response_template is not None:
-            response = response_template.format(response=response)
-        prompt, completion = fmt.split(
-            instruction,
-            response,
-            row[context] if context is not None else None,
-        )
-        return {"prompt": prompt, "completion": completion}
-
-    return dataset.map(render, remove_columns=dataset.column_names)
+    if source.subsample < 1.0:
+        keep = max(1, round(source.subsample * len(part)))
+        part = part.shuffle(seed=args.mixture_seed).select(range(keep))
+    rows, kind = to_training_rows(
+        part, row_format, prompt_format=args.prompt_format,
+        instruction_template=source.instruction_template,
+        response_template=source.effective_response_template,
+        last_turn=not args.loss_on_prompt and not assistant_only_loss,
+        text_field=text_field, label=source.label,
+    )
+    described = row_format.describe(args.prompt_format)
+    _LOG.info("%s: %d rows, read as %s", source.label, len(rows), described)
+    return PreparedSource(source, described, kind, rows)
 
 
 def mix(parts: list, weights: list[float | None], seed: int):
@@ -353,13 +414,13 @@ def mix(parts: list, weights: list[float | None], seed: int):
     import datasets
 
     if not parts:
-        raise ValueError("the recipe lists no datasets")
+        raise RecipeError("the recipe lists no datasets: add `datasets` to it or pass --datasets PATH")
     if any(w is not None for w in weights):
         if any(w is None for w in weights):
-            raise ValueError("set `weight` for every source of the mixture or for none")
+            raise RecipeError("set `weight` for every source of the mixture or for none")
         total_weight = sum(weights)
         if total_weight <= 0:
-            raise ValueError("mixture weights sum to zero")
+            raise RecipeError("mixture weights sum to zero: give at least one source a weight > 0")
         shares = [w / total_weight for w in weights]
         size = min(len(part) / share for part, share in zip(parts, shares) if share > 0)
         parts = [
@@ -369,21 +430,21 @@ def mix(parts: list, weights: list[float | None], seed: int):
     return datasets.concatenate_datasets(parts).shuffle(seed=seed)
 
 
-def build_dataset(args: DataArguments):
-    """Load, subsample, render and mix every source of ``args`` into one prompt/completion set."""
-    parts = []
-    for source in args.datasets:
-        part = load_source(source)
-        if source.fraction < 1.0:
-            keep = max(1, round(source.fraction * len(part)))
-            part = part.shuffle(seed=args.mixture_seed).select(range(keep))
-        parts.append(
-            to_prompt_completion(
-                part,
-                args.prompt_format,
-                args.columns_for(source),
-                source.instruction_template,
-                source.effective_response_template,
-            )
-        )
-    return mix(parts, [source.weight for source in args.datasets], args.mixture_seed)
+def prepare_sources(args: DataArguments, *, text_field: str = "text",
+                    assistant_only_loss: bool = False) -> tuple[Any, list[str]]:
+    """The mixed training set of ``args`` and, per source, the row format it was read in.
+
+    ``text_field`` is SFTConfig's ``dataset_text_field``; ``assistant_only_loss`` keeps
+    ``messages`` rows whole (TRL masks them by the chat template's generation markers).
+    """
+    prepared = [prepare_source(source, args, text_field=text_field,
+                               assistant_only_loss=assistant_only_loss) for source in args.datasets]
+    parts = unify([(p.source.label, p.kind, p.dataset) for p in prepared])
+    mixed = mix(parts, [source.weight for source in args.datasets], args.mixture_seed)
+    return mixed, [p.row_format for p in prepared]
+
+
+def build_dataset(args: DataArguments, **options: Any):
+    """Load, subsample, turn into training rows and mix every source of ``args`` (see
+    :func:`prepare_sources` for ``options``)."""
+    return prepare_sources(args, **options)[0]

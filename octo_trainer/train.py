@@ -1,24 +1,28 @@
 """Supervised fine-tuning from a recipe: ``octopack-sft --config recipe.yaml [--field value ...]``.
 
-``--config`` also takes the name of a shipped recipe, e.g. ``--config magicoder/lora``.
+Shaped like TRL's own ``trl/scripts/sft.py``: :func:`make_parser` builds the ``TrlParser`` over
+(:class:`~octo_trainer.data.DataArguments`, ``SFTConfig``, ``ModelConfig``) -- standalone, or
+as the ``sft`` subcommand of a parent parser (``make_parser(subparsers)``) -- and a thin
+:func:`main` trains on the parsed dataclasses. ``python -m octo_trainer.train`` (what
+``accelerate launch -m`` runs) and the ``octopack-sft`` console script go through :func:`cli`,
+which prints a user error (:class:`~octo_trainer.errors.RecipeError`: unknown key, bad value,
+missing column, unknown recipe) as one line and exits with status 2.
 
 A recipe (``octo_trainer/recipes/<method>/<variant>.yaml``) is one YAML mapping whose keys are
-fields of TRL's ``SFTConfig`` and ``ModelConfig`` plus octopack's
-:class:`~octo_trainer.data.DataArguments`; ``trl.TrlParser`` reads it, and command-line flags
-override it, exactly like ``trl sft --config``. Unknown keys are an error.
+fields of TRL's ``SFTConfig`` and ``ModelConfig`` plus octopack's ``DataArguments``; command-line
+flags override it, exactly like ``trl sft --config``. ``--config`` also takes the name of a
+shipped recipe (``magicoder/lora``) or a Hub URL (``hf://owner/repo[@revision]/path.yaml``);
+see :mod:`octo_trainer.recipe_files`.
 
-:func:`run` loads and mixes the sources into prompt/completion rows with the shared prompt format
-(so ``SFTTrainer`` masks the prompt unless ``loss_on_prompt: true``), builds the model
+:func:`run` loads and mixes the sources into TRL's dataset formats
+(:mod:`octo_trainer.row_formats`: instruction/response rows rendered with the shared prompt
+format, so ``SFTTrainer`` masks the prompt unless ``loss_on_prompt: true``), builds the model
 (LoRA/QLoRA through TRL's ``get_peft_config``/``get_quantization_config``), trains with
 ``SFTTrainer`` and writes into ``output_dir``: the model or adapter, the tokenizer,
 ``train_results.json``/``trainer_state.json``, the resolved recipe ``recipe.yaml``
-(re-runnable with ``--config``) and the model card ``README.md`` (rendered by
-:func:`hub_cards.render_model_card`); with ``merge_adapter: true`` also ``merged/`` (with its own
+(re-runnable with ``--config``) and the model card ``README.md``
+(:mod:`octo_trainer.card_info`); with ``merge_adapter: true`` also ``merged/`` (with its own
 card).
-
-Recipes on the Hub: ``--config hf://owner/repo[@revision]/path/recipe.yaml`` is downloaded
-through :func:`hub_cards.pull_recipe` (``HF_ENDPOINT``/``HF_TOKEN`` apply) and parsed like a local
-file; the card records the recipe URL pinned to the commit it came from.
 
 ``push_to_hub: true`` (with SFTConfig's ``hub_model_id``, ``hub_private_repo``, ``hub_revision``,
 ``hub_token``) publishes ``output_dir`` once training is done, in one commit, with *our* card:
@@ -30,95 +34,109 @@ file; the card records the recipe URL pinned to the commit it came from.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
+import argparse
+import logging
 import sys
-from collections.abc import Sequence
-from importlib import metadata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from hub_cards import hub_id_or_none, hub_license, is_recipe_url, pull_recipe, push_folder
-from hub_cards import render_model_card
-from octo_trainer.data import DataArguments, build_dataset
-from octo_trainer.formats import get_format
+from hub_cards import RecipeNotFoundError, RecipeURLError, push_folder
+from octo_trainer.card_info import MERGED_DIR, hub_repo_id, write_model_cards
+from octo_trainer.data import DataArguments, prepare_sources
+from octo_trainer.errors import RecipeError
+from octo_trainer.recipe_files import RESOLVED_RECIPE, list_recipes, save_resolved_recipe
+from octo_trainer.recipe_parser import RecipeParser
 
-RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
-RESOLVED_RECIPE = "recipe.yaml"
+PROG = "octopack-sft"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
 TINY_MODEL = "octopack-tiny"
-MERGED_DIR = "merged"
-MODEL_CARD = "README.md"
-#: The instruction of the prompt example in model cards.
-EXAMPLE_INSTRUCTION = "Write a Python function that returns the n-th Fibonacci number."
-#: Never written into the resolved recipe: secrets, and deprecated aliases of other fields
-#: (``gradient_checkpointing`` mirrors ``activation_checkpointing`` and warns when given).
-_SKIPPED_FIELDS = frozenset(
-    {"hub_token", "gradient_checkpointing", "gradient_checkpointing_kwargs"}
-)
+#: What ``octopack-sft`` reports as one line, without a traceback.
+USER_ERRORS = (RecipeError, RecipeNotFoundError, RecipeURLError)
+EXAMPLES = """\
+examples:
+  octopack-sft --config tiny-cpu/lora --datasets rows.jsonl --output_dir out/
+  octopack-sft --config tiny-cpu/lora --datasets rows.jsonl:instruction=question,response=answer
+  octopack-sft --config magicoder/qlora --model_name_or_path deepseek-ai/deepseek-coder-6.7b-base
+  octopack-sft --config hf://my-org/recipes@v1/magicoder/lora.yaml --output_dir out/
+
+--datasets rows: prompt/completion, messages or text columns train as TRL's SFTTrainer trains
+them; instruction/response(/context) columns are rendered with --prompt_format. Map other
+columns with PATH:ROLE=COLUMN,... (roles instruction, response, context, or TRL's prompt,
+completion, messages, text), or pass a JSON object of source fields.
+"""
 
 
-def make_parser():
-    """The ``TrlParser`` over (DataArguments, SFTConfig, ModelConfig)."""
-    from trl import ModelConfig, SFTConfig, TrlParser
+def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None):
+    """The parser over (DataArguments, SFTConfig, ModelConfig), as TRL's ``sft.make_parser``.
 
-    return TrlParser((DataArguments, SFTConfig, ModelConfig), prog="octopack-sft")
-
-
-def recipe_path(name: str) -> Path:
-    """A shipped recipe by name (``"magicoder/lora"``, ``.yaml`` optional), or ``name`` as a path.
-
-    An existing file wins over a shipped recipe of the same name.
+    With ``subparsers`` (of a parent made with ``parser_class=RecipeParser`` or ``TrlParser``)
+    it is added there as the ``sft`` command.
     """
-    path = Path(name)
-    if path.is_file():
-        return path
-    shipped = RECIPES_DIR / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
-    if shipped.is_file():
-        return shipped
-    available = ", ".join(list_recipes())
-    raise FileNotFoundError(f"no recipe file {name!r} and no shipped recipe of that name: {available}")
+    from trl import ModelConfig, SFTConfig
+
+    dataclass_types = (DataArguments, SFTConfig, ModelConfig)
+    description = f"Supervised fine-tuning from a recipe. Shipped recipes: {', '.join(list_recipes())}."
+    options = {"description": description, "epilog": EXAMPLES,
+               "formatter_class": _HelpFormatter}
+    if subparsers is not None:
+        parser = subparsers.add_parser("sft", help="Supervised fine-tuning from a recipe",
+                                       dataclass_types=dataclass_types, **options)
+    else:
+        parser = RecipeParser(dataclass_types, prog=prog or PROG, **options)
+    RecipeParser.use_source_specs(parser)
+    return parser
 
 
-def list_recipes() -> list[str]:
-    """Names of the shipped recipes, e.g. ``["magicoder/full", ...]``."""
-    return sorted(f"{p.parent.name}/{p.stem}" for p in RECIPES_DIR.glob("*/*.yaml"))
-
-
-def resolve_config(value: str) -> tuple[Path, str]:
-    """The local file for a ``--config`` value, and the recipe's name for the model card.
-
-    ``hf://...`` (or the Hub web URL of a file) is pulled with :func:`hub_cards.pull_recipe` and
-    named by its URL pinned to the commit it came from; anything else goes through
-    :func:`recipe_path` and keeps the name it was given.
-    """
-    if is_recipe_url(value):
-        pulled = pull_recipe(value)
-        return pulled.path, pulled.pinned_url
-    return recipe_path(value), value
-
-
-def resolve_config_arg(args: list[str]) -> str | None:
-    """Replace the value after ``--config`` in ``args`` by a local file; return the recipe's name."""
-    if "--config" not in args:
-        return None
-    index = args.index("--config") + 1
-    if index >= len(args):
-        return None
-    path, source = resolve_config(args[index])
-    args[index] = str(path)
-    return source
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in ``--help`` (as HfArgumentParser) and the examples kept as written."""
 
 
 def parse_args(argv: Sequence[str] | None = None):
-    """Parse ``--config recipe`` plus overrides into (data, training, model) arguments.
+    """(data, training, model) arguments from ``--config recipe`` plus overrides."""
+    return make_parser().parse_args_and_config(argv)
 
-    ``recipe`` is a YAML path, the name of a shipped recipe (see :func:`recipe_path`) or a Hub URL
-    ``hf://owner/repo[@revision]/path.yaml`` (see :func:`resolve_config`).
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    resolve_config_arg(args)
-    return make_parser().parse_args_and_config(args=args, fail_with_unknown_args=True)
+
+def main(data_args: DataArguments, training_args, model_args, recipe_source: str | None = None):
+    """Train and save one recipe, then close the trackers and the process group (TRL's shape)."""
+    trainer = run(data_args, training_args, model_args, recipe_source=recipe_source)
+    # every rank gets here before the process group is torn down: without this barrier a gloo
+    # worker thread can wait forever for the GIL at exit under DDP (pytorch/pytorch#56297)
+    trainer.accelerator.wait_for_everyone()
+    trainer.end()
+    return trainer
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    """``octopack-sft``: parse the recipe and the command line, train; a user error is one line
+    on stderr and exit status 2."""
+    _show_progress_notes()
+    parser = make_parser()
+    with user_errors(parser.prog):
+        args = parser.parse_args_and_config(argv)
+        main(*args, recipe_source=parser.recipe_source)
+    return 0
+
+
+@contextmanager
+def user_errors(prog: str) -> Iterator[None]:
+    """Turn a :data:`USER_ERRORS` exception into ``prog: error: ...`` and ``SystemExit(2)``."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        message = " ".join(str(error).split())
+        sys.stderr.write(f"{prog}: error: {message}\n")
+        raise SystemExit(2) from None
+
+
+def _show_progress_notes() -> None:
+    """Let octopack's own INFO lines (which format each source was read in) reach stderr."""
+    logger = logging.getLogger("octo_trainer")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def configure_loss(data_args: DataArguments, training_args) -> None:
@@ -126,18 +144,30 @@ def configure_loss(data_args: DataArguments, training_args) -> None:
     wanted = not data_args.loss_on_prompt
     current = training_args.completion_only_loss
     if current is not None and current != wanted:
-        raise ValueError(
+        raise RecipeError(
             f"completion_only_loss={training_args.completion_only_loss} contradicts "
             f"loss_on_prompt={data_args.loss_on_prompt}: set only loss_on_prompt"
         )
     training_args.completion_only_loss = wanted
 
 
+def build_training_set(data_args: DataArguments, training_args):
+    """The mixed training rows of the recipe and, per source, the format it was read in."""
+    return prepare_sources(data_args, text_field=training_args.dataset_text_field,
+                           assistant_only_loss=training_args.assistant_only_loss)
+
+
 def build_trainer(data_args: DataArguments, training_args, model_args, train_dataset=None):
-    """An ``SFTTrainer`` for the parsed recipe (the dataset is built from it unless given)."""
+    """An ``SFTTrainer`` for the parsed recipe (the dataset is built from it unless given).
+
+    Everything a user can get wrong in the data (files, columns, formats) fails here, before
+    the model is loaded.
+    """
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
     configure_loss(data_args, training_args)
+    if train_dataset is None:
+        train_dataset, _ = build_training_set(data_args, training_args)
     model_init_kwargs = {
         "revision": model_args.model_revision,
         "trust_remote_code": training_args.trust_remote_code,
@@ -150,8 +180,6 @@ def build_trainer(data_args: DataArguments, training_args, model_args, train_dat
         from octo_trainer.tiny import build_tiny_model
 
         model_args.model_name_or_path = str(build_tiny_model())
-    if train_dataset is None:
-        train_dataset = build_dataset(data_args)
     trainer = SFTTrainer(
         model=model_args.model_name_or_path,
         args=training_args,
@@ -161,7 +189,7 @@ def build_trainer(data_args: DataArguments, training_args, model_args, train_dat
     )
     processed = trainer.train_dataset
     if hasattr(processed, "__len__") and len(processed) == 0:
-        raise ValueError(
+        raise RecipeError(
             "no training example is left after tokenization: with response-only loss, rows whose "
             f"response is truncated away are dropped; raise max_length ({training_args.max_length})"
         )
@@ -172,12 +200,14 @@ def run(data_args: DataArguments, training_args, model_args, recipe_source: str 
     """Train and save everything into ``training_args.output_dir``; return the trainer.
 
     ``recipe_source`` names the recipe in the model card (a shipped name, a path or a pinned
-    ``hf://`` URL; :func:`main` passes what ``--config`` resolved to).
+    ``hf://`` URL; :func:`cli` passes what ``--config`` resolved to).
     """
     if data_args.merge_adapter and not model_args.use_peft:
-        raise ValueError("merge_adapter needs a LoRA run (use_peft: true)")
+        raise RecipeError("merge_adapter needs a LoRA run: set use_peft: true, or drop merge_adapter")
     base_model = model_args.model_name_or_path  # as the recipe names it, before TINY_MODEL is built
-    trainer = build_trainer(data_args, training_args, model_args)
+    configure_loss(data_args, training_args)
+    train_dataset, row_formats = build_training_set(data_args, training_args)
+    trainer = build_trainer(data_args, training_args, model_args, train_dataset)
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     output_dir = Path(training_args.output_dir)
     # Not Trainer.save_model's own push (args.push_to_hub): it would publish TRL's generic card.
@@ -193,33 +223,10 @@ def run(data_args: DataArguments, training_args, model_args, recipe_source: str 
             merge_adapter(output_dir, output_dir / MERGED_DIR, dtype=model_args.dtype or "auto")
         write_model_cards(trainer, result.metrics, data_args, training_args, model_args,
                           base_model=base_model, recipe_source=recipe_source,
-                          recipe_text=recipe.read_text(encoding="utf-8"))
+                          recipe_text=recipe.read_text(encoding="utf-8"), row_formats=row_formats)
         if training_args.push_to_hub:
             push_outputs(trainer, training_args)
     return trainer
-
-
-def write_model_cards(trainer, metrics: dict[str, Any], data_args: DataArguments, training_args,
-                      model_args, **card_args: Any) -> list[Path]:
-    """``README.md`` in ``output_dir`` and, when merging, in ``output_dir/merged`` (hub_cards)."""
-    output_dir = Path(training_args.output_dir)
-    targets = [(output_dir, False)] + ([(output_dir / MERGED_DIR, True)] if data_args.merge_adapter else [])
-    written = []
-    for folder, merged in targets:
-        info = model_card_info(trainer, metrics, data_args, training_args, model_args, merged=merged,
-                               **card_args)
-        render_model_card(info).save(folder / MODEL_CARD)
-        written.append(folder / MODEL_CARD)
-    return written
-
-
-def hub_repo_id(trainer, training_args) -> str | None:
-    """Where the run is (or would be) published: the repo the trainer created, ``hub_model_id``,
-    or, when pushing without one, the output directory's name (transformers' rule)."""
-    repo_id = getattr(trainer, "hub_model_id", None) or training_args.hub_model_id
-    if repo_id is None and training_args.push_to_hub:
-        repo_id = Path(training_args.output_dir).absolute().name
-    return repo_id
 
 
 def push_outputs(trainer, training_args):
@@ -229,85 +236,6 @@ def push_outputs(trainer, training_args):
         revision=training_args.hub_revision, private=training_args.hub_private_repo,
         token=training_args.hub_token, commit_message="End of training (octopack-sft)",
     )
-
-
-def finetuning_kind(model_args) -> str:
-    """``"full"``, ``"lora"`` or ``"qlora"`` (LoRA on a 4/8-bit base)."""
-    if not model_args.use_peft:
-        return "full"
-    return "qlora" if model_args.load_in_4bit or model_args.load_in_8bit else "lora"
-
-
-def model_card_info(trainer, metrics: dict[str, Any], data_args: DataArguments, training_args,
-                    model_args, *, base_model: str | None, recipe_source: str | None,
-                    recipe_text: str | None, merged: bool = False) -> dict[str, Any]:
-    """The plain mapping :func:`hub_cards.render_model_card` renders, for the adapter/model in
-    ``output_dir`` or (``merged``) for the merged copy in ``output_dir/merged``."""
-    repo_id = hub_repo_id(trainer, training_args)
-    output_dir = Path(training_args.output_dir)
-    fmt = get_format(data_args.prompt_format)
-    finetuning = finetuning_kind(model_args)
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    results = {"final_loss": losses[-1]} if losses else {}
-    results.update({"global_step": trainer.state.global_step, **_plain(metrics)})
-    info: dict[str, Any] = {
-        "model_id": repo_id or str(output_dir),
-        "model_name": (repo_id or output_dir.absolute().name).split("/")[-1],
-        "finetuning": finetuning,
-        "adapter": model_args.use_peft and not merged,
-        "subfolder": MERGED_DIR if merged else None,
-        "merged_subfolder": MERGED_DIR if data_args.merge_adapter and not merged else None,
-        "base_model": base_model,
-        "license": hub_license(base_model) if hub_id_or_none(base_model) else None,
-        "tags": [data_args.prompt_format, "code"],
-        "recipe": {"source": recipe_source, "yaml": recipe_text},
-        "prompt_format": {
-            "name": fmt.name,
-            "template": fmt.split("{instruction}", "")[0],
-            "example": fmt.prompt(EXAMPLE_INSTRUCTION),
-            "loss_on_prompt": data_args.loss_on_prompt,
-        },
-        "datasets": [_plain(source) for source in data_args.datasets],
-        "batch": {
-            "per_device": training_args.per_device_train_batch_size,
-            "gradient_accumulation": training_args.gradient_accumulation_steps,
-            "devices": training_args.world_size,
-        },
-        "hyperparameters": _hyperparameters(training_args, model_args),
-        "metrics": results,
-    }
-    if model_args.use_peft:
-        info["lora"] = {
-            "r": model_args.lora_r, "alpha": model_args.lora_alpha,
-            "dropout": model_args.lora_dropout, "target_modules": model_args.lora_target_modules,
-            "use_rslora": model_args.use_rslora, "use_dora": model_args.use_dora,
-        }
-    if finetuning == "qlora":
-        info["quantization"] = {
-            "bits": 4 if model_args.load_in_4bit else 8,
-            "quant_type": model_args.bnb_4bit_quant_type,
-            "double_quant": model_args.use_bnb_nested_quant,
-        }
-    return info
-
-
-def _hyperparameters(training_args, model_args) -> dict[str, Any]:
-    values = {
-        "learning_rate": training_args.learning_rate,
-        "lr_scheduler_type": training_args.lr_scheduler_type,
-        "warmup_steps": training_args.warmup_steps,
-        "num_train_epochs": training_args.num_train_epochs if training_args.max_steps <= 0 else None,
-        "max_steps": training_args.max_steps if training_args.max_steps > 0 else None,
-        "max_length": training_args.max_length,
-        "packing": training_args.packing,
-        "optim": training_args.optim,
-        "weight_decay": training_args.weight_decay,
-        "max_grad_norm": training_args.max_grad_norm,
-        "dtype": model_args.dtype,
-        "bf16": training_args.bf16,
-        "seed": training_args.seed,
-    }
-    return {name: _plain(value) for name, value in values.items() if value is not None}
 
 
 def merge_adapter(adapter_dir: str | Path, merged_dir: str | Path, dtype: str = "auto") -> Path:
@@ -328,66 +256,5 @@ def merge_adapter(adapter_dir: str | Path, merged_dir: str | Path, dtype: str = 
     return Path(merged_dir)
 
 
-def resolved_recipe(*configs: Any) -> dict[str, Any]:
-    """One flat mapping of every field that differs from its dataclass default.
-
-    It parses back with :func:`parse_args` (``--config``) to the same configuration. Secrets
-    (``hub_token``) and deprecated aliases are left out.
-    """
-    recipe: dict[str, Any] = {}
-    for config in configs:
-        for f in dataclasses.fields(config):
-            if not f.init or f.name in _SKIPPED_FIELDS:
-                continue
-            value = _plain(getattr(config, f.name))
-            if f.default is not dataclasses.MISSING:
-                default = f.default
-            elif f.default_factory is not dataclasses.MISSING:
-                default = f.default_factory()
-            else:
-                default = dataclasses.MISSING
-            if default is dataclasses.MISSING or value != _plain(default):
-                recipe[f.name] = value
-    return recipe
-
-
-def save_resolved_recipe(path: Path, *configs: Any) -> Path:
-    """Write :func:`resolved_recipe` as YAML with a header naming the library versions."""
-    import yaml
-
-    versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("trl", "transformers", "peft", "torch")
-    )
-    header = f"# Resolved octopack SFT recipe (re-run with --config); {versions}\n"
-    body = yaml.safe_dump(resolved_recipe(*configs), sort_keys=False, allow_unicode=True)
-    path.write_text(header + body, encoding="utf-8")
-    return path
-
-
-def _plain(value: Any) -> Any:
-    """Make ``value`` YAML-safe: dataclasses to dicts, enums to values, tuples to lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: resolve and parse the recipe, train, then close trackers and process group."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    source = resolve_config_arg(args)
-    trainer = run(*parse_args(args), recipe_source=source)
-    # every rank gets here before the process group is torn down: without this barrier a gloo
-    # worker thread can wait forever for the GIL at exit under DDP (pytorch/pytorch#56297)
-    trainer.accelerator.wait_for_everyone()
-    trainer.end()
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())

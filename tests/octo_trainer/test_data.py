@@ -1,4 +1,4 @@
-"""Recipe data: local sources, column mapping, fractions, mixture weights, prompt/completion rows."""
+"""Recipe data: local sources, column maps, subsamples, mixture weights, prompt/completion rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from octo_trainer.data import DataArguments, DataSource, build_dataset
+from octo_trainer.errors import RecipeError
 from octo_trainer.formats import get_format
 from tests.commitpack_dataset.gitrepo import GitRepo
 
@@ -33,7 +34,7 @@ def test_column_mapping_context_and_instruction_template(tmp_path: Path):
     rows = [{"q": "Do it.", "a": "done", "ctx": "the input"}, {"q": "Again.", "a": "ok", "ctx": ""}]
     source = {
         "path": write_jsonl(tmp_path / "alpaca.jsonl", rows),
-        "columns": {"instruction": "q", "response": "a", "context": "ctx"},
+        "column_map": {"instruction": "q", "response": "a", "context": "ctx"},
         "instruction_template": "Task: {instruction}",
     }
     dataset = build_dataset(DataArguments(datasets=[source], prompt_format="wizardcoder"))
@@ -42,7 +43,7 @@ def test_column_mapping_context_and_instruction_template(tmp_path: Path):
     assert "### Input:" not in by_completion["ok"]
 
 
-def test_parquet_source_fraction_and_weights(tmp_path: Path):
+def test_parquet_source_subsample_and_weights(tmp_path: Path):
     import datasets
 
     parquet = tmp_path / "b.parquet"
@@ -50,7 +51,7 @@ def test_parquet_source_fraction_and_weights(tmp_path: Path):
     args = DataArguments(
         datasets=[
             {"path": write_jsonl(tmp_path / "a.jsonl", magic(30)), "weight": 1.0},
-            {"path": str(parquet), "fraction": 0.5, "weight": 2.0},
+            {"path": str(parquet), "subsample": 0.5, "weight": 2.0},
         ]
     )
     dataset = build_dataset(args)
@@ -70,12 +71,12 @@ def test_without_weights_sources_are_concatenated_and_shuffled(tmp_path: Path):
 
 
 def test_invalid_data_arguments_are_refused(tmp_path: Path):
-    with pytest.raises(ValueError, match="unknown prompt format"):
-        DataArguments(prompt_format="nope")
-    with pytest.raises(ValueError, match="fraction"):
-        DataSource(path="x", fraction=0.0)
-    with pytest.raises(ValueError, match="roles"):
-        DataSource(path="x", columns={"question": "q"})
+    with pytest.raises(RecipeError, match="unknown prompt_format 'magicodr' .*did you mean 'magicoder'"):
+        DataArguments(prompt_format="magicodr")
+    with pytest.raises(RecipeError, match=r"subsample must be in \(0, 1\]"):
+        DataSource(path="x", subsample=0.0)
+    with pytest.raises(RecipeError, match="unknown column_map key 'instrucion' .*did you mean 'instruction'"):
+        DataSource(path="x", column_map={"instrucion": "q"})
     with pytest.raises(ValueError, match="weight"):
         build_dataset(
             DataArguments(
@@ -85,7 +86,7 @@ def test_invalid_data_arguments_are_refused(tmp_path: Path):
                 ]
             )
         )
-    with pytest.raises(KeyError, match="output"):
+    with pytest.raises(RecipeError, match="no column 'output' for response; its columns are instruction, response"):
         build_dataset(
             DataArguments(
                 datasets=[{"path": write_jsonl(tmp_path / "c.jsonl", magic(2))}],
@@ -140,7 +141,9 @@ def commitpackft_source(repo, tmp_path: Path, **changes) -> dict:
     source = {
         "builder": "commitpackft",
         "name": "python",
-        "builder_kwargs": {"repositories": [str(repo.path)], "tokenizer": "estimate"},
+        # the test repositories carry no license file: keep them (faithful mode drops them)
+        "builder_kwargs": {"repositories": [str(repo.path)], "tokenizer": "estimate",
+                           "license_policy": "keep-unknown"},
         "cache_dir": str(tmp_path / "builder-cache"),
     }
     source.update(changes)
@@ -160,7 +163,8 @@ def test_commitpackft_builder_rows_take_octocoders_commit_form(commit_repo, tmp_
     dataset = build_dataset(args)
 
     reference = CommitPackFT(config_name="python", cache_dir=str(tmp_path / "reference"),
-                             repositories=(str(commit_repo.path),), tokenizer="estimate")
+                             repositories=(str(commit_repo.path),), tokenizer="estimate",
+                             license_policy="keep-unknown")
     reference.download_and_prepare()
     assert len(dataset) == reference.info.splits["train"].num_examples == KEPT_COMMITS
 
@@ -174,12 +178,12 @@ def test_commitpackft_builder_rows_take_octocoders_commit_form(commit_repo, tmp_
                for prompt in rows.values())
 
 
-def test_builder_source_columns_templates_fraction_and_import_path(commit_repo, tmp_path: Path):
+def test_builder_source_column_map_templates_subsample_and_import_path(commit_repo, tmp_path: Path):
     source = commitpackft_source(
         commit_repo, tmp_path, builder="commitpack_dataset.builders.CommitPackFT",
-        columns={"instruction": "message", "response": "new_contents"},
+        column_map={"instruction": "message", "response": "new_contents"},
         instruction_template="Commit: {instruction}", response_template="{response}# end\n",
-        fraction=0.5,
+        subsample=0.5,
     )
     dataset = build_dataset(DataArguments(datasets=[source], prompt_format="magicoder"))
     assert len(dataset) == KEPT_COMMITS // 2
@@ -204,8 +208,9 @@ def test_recipe_yaml_with_a_builder_source_parses(tmp_path: Path):
     (source,) = data.datasets
     assert (source.builder, source.name, source.path) == ("commitpackft", "python", None)
     assert source.builder_kwargs == {"repositories": ["repo"], "license_policy": "drop-unknown"}
-    assert data.columns_for(source) == {"instruction": "subject", "context": "old_contents",
-                                        "response": "new_contents"}
+    assert data.role_columns(source) == {"instruction": "subject", "context": "old_contents",
+                                         "response": "new_contents"}
+    assert data.roles_asked_for(source)
 
 
 def test_bad_builder_sources_name_the_choices(commit_repo, tmp_path: Path):
@@ -219,7 +224,7 @@ def test_bad_builder_sources_name_the_choices(commit_repo, tmp_path: Path):
         DataSource(path="x.jsonl", builder_kwargs={"repositories": ["r"]})
     with pytest.raises(ValueError, match=r"response_template must contain '\{response\}'"):
         DataSource(builder="commitpackft", response_template="\n")
-    with pytest.raises(ValueError, match=r"keys \['config_name'\].*builder_kwargs"):
+    with pytest.raises(RecipeError, match=r"unknown data source key 'config_name'.*builder_kwargs"):
         DataArguments(datasets=[{"builder": "commitpackft", "config_name": "python"}])
 
     def build(**changes):

@@ -111,22 +111,22 @@ def test_magicoder_recipes_follow_the_paper():
 def test_wizardcoder_recipes_follow_the_readme():
     data, training, model = parse_recipe(RECIPES_DIR / "wizardcoder" / "full.yaml")
     assert data.prompt_format == "wizardcoder" and data.loss_on_prompt is False
-    assert data.datasets[0].columns == {"instruction": "instruction", "response": "output", "context": "input"}
+    assert data.datasets[0].column_map == {"instruction": "instruction", "response": "output", "context": "input"}
     assert (training.learning_rate, training.num_train_epochs, training.warmup_steps) == (2e-5, 3, 30)
     assert training.lr_scheduler_type == "cosine" and training.fp16 and not training.bf16
     assert (training.max_length, training.packing) == (2048, False)
 
 
 def test_shipped_recipes_are_addressable_by_name(tmp_path: Path):
-    from octo_trainer.train import list_recipes, recipe_path
+    from octo_trainer.recipe_files import list_recipes, recipe_path
 
     assert "magicoder/qlora" in list_recipes() and len(list_recipes()) == len(RECIPES)
     assert recipe_path("tiny-cpu/lora") == RECIPES_DIR / "tiny-cpu" / "lora.yaml"
     own = tmp_path / "mine.yaml"
     own.write_text("max_steps: 1\n")
     assert recipe_path(str(own)) == own
-    with pytest.raises(FileNotFoundError, match="tiny-cpu/lora"):
-        recipe_path("tiny-cpu/nope")
+    with pytest.raises(FileNotFoundError, match="did you mean 'tiny-cpu/lora'.*tiny-cpu/full"):
+        recipe_path("tiny-cpu/lorra")
     data, training, _ = parse_args(["--config", "tiny-cpu/qlora", "--max_steps", "3"])
     assert training.max_steps == 3 and data.prompt_format == "magicoder"
 
@@ -134,4 +134,4 @@ def test_shipped_recipes_are_addressable_by_name(tmp_path: Path):
 def test_sources_can_be_given_on_the_command_line():
     data, _, _ = parse_args(["--config", "tiny-cpu/lora", "--datasets", "a.jsonl", "b.parquet"])
     assert [source.path for source in data.datasets] == ["a.jsonl", "b.parquet"]
-    assert all(source.split == "train" and source.fraction == 1.0 for source in data.datasets)
+    assert all(source.split == "train" and source.subsample == 1.0 for source in data.datasets)

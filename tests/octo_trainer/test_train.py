@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 import octo_trainer
+from octo_trainer.errors import RecipeError
 from octo_trainer.formats import get_format
-from octo_trainer.train import RESOLVED_RECIPE, build_trainer, parse_args, run
+from octo_trainer.recipe_files import RESOLVED_RECIPE
+from octo_trainer.train import build_trainer, parse_args, run
 
 TINY = Path(octo_trainer.__file__).parent / "recipes" / "tiny-cpu"
 
@@ -181,15 +183,19 @@ def test_octocoder_style_wrapped_packing_labels_whole_blocks(tmp_path: Path, tin
     assert losses(trainer)
 
 
-def test_console_entry_runs_the_full_fine_tuning_recipe(tmp_path: Path, tiny_model_dir: Path):
-    from octo_trainer.train import main
+def test_console_entry_runs_the_full_fine_tuning_recipe(tmp_path: Path, tiny_model_dir: Path, capsys):
+    from octo_trainer.train import cli
 
     recipe = write_recipe(tmp_path, "full", magicoder_rows(), model_name_or_path=str(tiny_model_dir))
-    assert main(["--config", str(recipe), "--max_steps", "2", "--max_length", "128"]) == 0
+    assert cli(["--config", str(recipe), "--max_steps", "2", "--max_length", "128"]) == 0
     out = tmp_path / "out"
     assert (out / "model.safetensors").is_file() and not (out / "adapter_config.json").exists()
     assert yaml.safe_load((out / RESOLVED_RECIPE).read_text())["max_steps"] == 2
-    with pytest.raises(ValueError, match="use_peft"):
-        main(["--config", str(recipe), "--merge_adapter", "true"])
-    with pytest.raises(ValueError, match="raise max_length"):
-        main(["--config", str(recipe), "--max_length", "16"])
+    with pytest.raises(RecipeError, match="use_peft"):
+        run(*parse_args(["--config", str(recipe), "--merge_adapter", "true"]))
+    # a user error found after the model loaded is still one line and exit status 2
+    with pytest.raises(SystemExit) as exited:
+        cli(["--config", str(recipe), "--max_length", "16"])
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith("octopack-sft: error: no training example is left") and "raise max_length" in line

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from octo_trainer.train import RESOLVED_RECIPE, parse_args, run
+from octo_trainer.recipe_files import RESOLVED_RECIPE
+from octo_trainer.train import parse_args, run
 from tests.octo_trainer.test_data import (  # noqa: F401  (commit_repo is a fixture)
     KEPT_COMMITS,
     commit_repo,
@@ -22,7 +23,8 @@ def builder_rows(repo, tmp_path: Path) -> int:
     from commitpack_dataset import CommitPackFT
 
     builder = CommitPackFT(config_name="python", cache_dir=str(tmp_path / "reference"),
-                           repositories=(str(repo.path),), tokenizer="estimate")
+                           repositories=(str(repo.path),), tokenizer="estimate",
+                           license_policy="keep-unknown")
     builder.download_and_prepare()
     return len(builder.as_dataset("train"))
 

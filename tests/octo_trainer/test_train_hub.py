@@ -20,7 +20,9 @@ from huggingface_hub import ModelCard
 
 import octo_trainer
 from hub_cards import RecipeNotFoundError, push_recipes
-from octo_trainer.train import MODEL_CARD, RESOLVED_RECIPE, main, parse_args, resolve_config
+from octo_trainer.card_info import MODEL_CARD
+from octo_trainer.recipe_files import RESOLVED_RECIPE, resolve_config
+from octo_trainer.train import cli, parse_args
 from tests.octo_trainer.test_train import magicoder_rows
 
 RECIPES = Path(octo_trainer.__file__).parent / "recipes"
@@ -56,7 +58,7 @@ def test_a_recipe_pushed_to_the_hub_is_pulled_and_run(local_hub, tmp_path, tiny_
     repo_id, commit, _ = push_tiny(local_hub, tmp_path)
     out = tmp_path / "out"
     url = f"hf://{repo_id}/tiny-cpu/lora.yaml"
-    assert main(["--config", url, "--datasets", str(rows_file(tmp_path)), "--output_dir", str(out), *QUICK]) == 0
+    assert cli(["--config", url, "--datasets", str(rows_file(tmp_path)), "--output_dir", str(out), *QUICK]) == 0
 
     assert (out / "adapter_model.safetensors").is_file() and (out / RESOLVED_RECIPE).is_file()
     recipe = yaml.safe_load((out / RESOLVED_RECIPE).read_text())
@@ -120,16 +122,16 @@ def test_a_revision_pin_pulls_the_old_recipe_after_it_changed(local_hub, tmp_pat
 def test_missing_recipe_file_or_repo_names_the_fix_before_training(local_hub, tmp_path):
     repo_id, _, _ = push_tiny(local_hub, tmp_path, name="errs")
     with pytest.raises(RecipeNotFoundError) as missing_file:
-        main(["--config", f"hf://{repo_id}/tiny-cpu/lorra.yaml", "--output_dir", str(tmp_path / "o")])
+        parse_args(["--config", f"hf://{repo_id}/tiny-cpu/lorra.yaml", "--output_dir", str(tmp_path / "o")])
     message = str(missing_file.value)
     assert "no file 'tiny-cpu/lorra.yaml'" in message
     assert "YAML files there: tiny-cpu/full.yaml, tiny-cpu/lora.yaml, tiny-cpu/qlora.yaml" in message
     assert f"Did you mean hf://{repo_id}/tiny-cpu/lora.yaml?" in message
 
     with pytest.raises(RecipeNotFoundError, match="hf auth login"):
-        main(["--config", f"hf://{local_hub.repo_id('no-such-repo')}/tiny-cpu/lora.yaml"])
+        parse_args(["--config", f"hf://{local_hub.repo_id('no-such-repo')}/tiny-cpu/lora.yaml"])
     with pytest.raises(RecipeNotFoundError, match="no revision 'v9'; branches: main"):
-        main(["--config", f"hf://{repo_id}@v9/tiny-cpu/lora.yaml"])
+        parse_args(["--config", f"hf://{repo_id}@v9/tiny-cpu/lora.yaml"])
     assert not (tmp_path / "o").exists()
 
 
@@ -145,7 +147,7 @@ def test_push_to_hub_publishes_our_card_and_a_loadable_adapter(local_hub, tmp_pa
     repo_id, commit, _ = push_tiny(local_hub, tmp_path, name="push-recipes", push_to_hub=True,
                                    hub_model_id=model_id, model_name_or_path=base_id, merge_adapter=True)
     out = tmp_path / "out"
-    assert main(["--config", f"hf://{repo_id}/tiny-cpu/lora.yaml", "--datasets", str(rows_file(tmp_path)),
+    assert cli(["--config", f"hf://{repo_id}/tiny-cpu/lora.yaml", "--datasets", str(rows_file(tmp_path)),
                  "--output_dir", str(out), *QUICK]) == 0
 
     # one commit after the repo was created: ours, not Trainer.save_model's "Model save" with TRL's card
