@@ -111,7 +111,7 @@ def write_jsonl(path: Path, rows) -> Path:
 def write_recipe(config: BenchmarkConfig, work: Path, data: Path, model_dir: Path) -> Path:
     """The shipped recipe pointed at ``data`` and the tiny model, ``config.steps`` steps."""
     import yaml
-    from octo_trainer.train import recipe_path
+    from octo_trainer.recipe_files import recipe_path
 
     recipe = yaml.safe_load(recipe_path(config.recipe).read_text(encoding="utf-8"))
     recipe.update(datasets=[{"path": str(data), "split": "train"}], output_dir=str(work / "ours"),
