@@ -46,7 +46,7 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "humanevalpack-eval" in text and "humanevalpack-toolchains" in text
-    assert "octopack-recipes = hub_cards.cli:main" in text and "octopack-sft = octo_trainer.train:main" in text
+    assert "octopack-recipes = hub_cards.cli:main" in text and "octopack-sft = octo_trainer.train:cli" in text
 
 
 def test_installed_wheel_imports_outside_the_source_tree(wheel, tmp_path):
