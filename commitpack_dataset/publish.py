@@ -1,32 +1,30 @@
-"""Publish CommitPack / CommitPackFT data to the Hub, one config per language.
+"""Publish CommitPack / CommitPackFT data to the Hub, one config per language, through ``hub_cards``.
 
-Each language becomes its own config, named with the Hub rules (``languages.config_name``),
-with its Parquet files under ``data/<config>/`` and a ``configs:`` entry in the README YAML:
+Each language becomes its own config, named with the Hub rules (``languages.config_name``), with
+its Parquet files under ``data/<config>/`` and a ``configs:`` entry in the README YAML; every push
+is one commit made by ``hub_cards.push_dataset`` (the suite's one Hub write path):
 
-- ``push_languages(dataset, repo_id)``: a built ``datasets.Dataset`` (``datasets`` writes the
-  Parquet files and the README entries);
+- ``push_builder(builder, repo_id)``: a prepared builder, with its dataset card (sources at their
+  revisions, every rule with its drop count; ``commitpack_dataset.cards``);
+- ``push_languages(dataset, repo_id)``: a built ``datasets.Dataset``;
 - ``push_parquet_languages(directory, repo_id)``: Parquet files already laid out as
-  ``<directory>/data/<config>/*.parquet`` (the scale-out pipeline's output), uploaded as they are in
-  one commit, with the README ``configs:`` entries written here.
+  ``<directory>/data/<config>/*.parquet`` (the scale-out pipeline's output), uploaded as they are.
 
-Dataset cards are left to ``hub_cards``.
+Pushing some languages again replaces those configs' files and keeps the other configs.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from commitpack_dataset.languages import config_name
+from hub_cards.dataset_push import DEFAULT_MAX_SHARD_SIZE, config_data_dir, parquet_configs, push_dataset
 
 LANGUAGE_COLUMN = "lang"
-README = "README.md"
 
-
-def config_data_dir(name: str) -> str:
-    """The repository folder of config ``name``'s files."""
-    return f"data/{name}"
+__all__ = ["config_data_dir", "parquet_configs", "push_builder", "push_languages", "push_parquet_languages",
+           "split_by_language"]
 
 
 def split_by_language(dataset) -> Dict[str, object]:
@@ -39,70 +37,43 @@ def split_by_language(dataset) -> Dict[str, object]:
 
 
 def push_languages(dataset, repo_id: str, split: str = "train", private: Optional[bool] = None,
-                   token: Optional[str] = None, max_shard_size: Optional[str] = None) -> List[str]:
-    """Push every language of ``dataset`` to ``repo_id`` as its own config; return the config names.
-
-    Uses ``Dataset.push_to_hub(repo_id, config_name=<config>, data_dir="data/<config>")``, so each
-    config's Parquet shards live under ``data/<config>/`` and the README lists every config.
-    """
-    pushed = []
-    for name, subset in split_by_language(dataset).items():
-        kwargs = {"config_name": name, "data_dir": config_data_dir(name), "split": split, "private": private,
-                  "token": token, "commit_message": f"Upload {name} config"}
-        if max_shard_size is not None:
-            kwargs["max_shard_size"] = max_shard_size
-        subset.push_to_hub(repo_id, **kwargs)
-        pushed.append(name)
-    return pushed
-
-
-def parquet_configs(directory: os.PathLike) -> Dict[str, List[Path]]:
-    """``config -> sorted Parquet files`` of ``directory/data/<config>/``; FileNotFoundError if none."""
-    data = Path(directory) / "data"
-    configs = {folder.name: sorted(folder.glob("*.parquet")) for folder in sorted(data.iterdir())
-               if folder.is_dir()} if data.is_dir() else {}
-    configs = {name: files for name, files in configs.items() if files}
-    if not configs:
-        raise FileNotFoundError(f"no Parquet files under {data}/<config>/: run the pipeline first")
-    return configs
-
-
-def _readme_with_configs(repo_id: str, names: List[str], split: str, token: Optional[str]) -> str:
-    """The repository README with a ``configs:`` entry per name (other configs and the card text kept)."""
-    from datasets.utils.metadata import MetadataConfigs
-    from huggingface_hub import DatasetCard, DatasetCardData
-    from huggingface_hub.errors import EntryNotFoundError
-
-    try:
-        card = DatasetCard.load(repo_id, repo_type="dataset", token=token)
-    except EntryNotFoundError:
-        card = DatasetCard(f"---\n{DatasetCardData()}\n---\n")
-    configs = MetadataConfigs.from_dataset_card_data(card.data)
-    for name in names:
-        configs[name] = {"data_files": [{"split": split, "path": f"{config_data_dir(name)}/*.parquet"}]}
-    MetadataConfigs(configs).to_dataset_card_data(card.data)
-    return str(card)
+                   token: Optional[str] = None, max_shard_size: Optional[str] = None, card=None,
+                   revision: Optional[str] = None) -> List[str]:
+    """Push every language of ``dataset`` to ``repo_id`` as its own config, in one commit; return the
+    config names. ``card``: a ``DatasetCard`` for the README (default: the repository's own)."""
+    configs = split_by_language(dataset)
+    push_dataset(repo_id, configs, card=card, split=split, revision=revision, private=private, token=token,
+                 max_shard_size=max_shard_size or DEFAULT_MAX_SHARD_SIZE,
+                 commit_message=f"Upload {len(configs)} language configs")
+    return list(configs)
 
 
 def push_parquet_languages(directory: os.PathLike, repo_id: str, split: str = "train",
-                           private: Optional[bool] = None, token: Optional[str] = None) -> List[str]:
-    """Upload ``directory/data/<config>/*.parquet`` to ``repo_id`` as one config per language; return
-    the config names. One commit: the files, the README ``configs:`` entries, and the removal of
-    files left in those configs' folders by an earlier push (other configs are kept)."""
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-
+                           private: Optional[bool] = None, token: Optional[str] = None, card=None,
+                           revision: Optional[str] = None) -> List[str]:
+    """Upload ``directory/data/<config>/*.parquet`` to ``repo_id`` as one config per language, in one
+    commit (files left in those configs' folders by an earlier push are removed; other configs are
+    kept); return the config names."""
     configs = parquet_configs(directory)
-    api = HfApi(token=token)
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    uploads = {f"{config_data_dir(name)}/{path.name}": path for name, files in configs.items() for path in files}
-    folders = tuple(f"{config_data_dir(name)}/" for name in configs)
-    stale = [path for path in api.list_repo_files(repo_id, repo_type="dataset")
-             if path.startswith(folders) and path not in uploads]
-    readme = _readme_with_configs(repo_id, list(configs), split, token)
-    operations = [CommitOperationDelete(path_in_repo=path) for path in stale]
-    operations += [CommitOperationAdd(path_in_repo=target, path_or_fileobj=str(path))
-                   for target, path in uploads.items()]
-    operations.append(CommitOperationAdd(path_in_repo=README, path_or_fileobj=readme.encode("utf-8")))
-    api.create_commit(repo_id, operations, repo_type="dataset",
-                      commit_message=f"Upload {len(configs)} language configs")
+    push_dataset(repo_id, configs, card=card, split=split, revision=revision, private=private, token=token,
+                 commit_message=f"Upload {len(configs)} language configs")
     return list(configs)
+
+
+def push_builder(builder, repo_id: str, *, split: str = "train", revision: Optional[str] = None,
+                 private: Optional[bool] = None, token: Optional[str] = None,
+                 max_shard_size: Optional[str] = None, decontamination: Optional[Mapping[str, Any]] = None,
+                 dry_run: bool = False):
+    """Push a prepared CommitPack/CommitPackFT builder's ``split`` with its dataset card, one config per
+    language, in one commit. Returns the ``CommitInfo`` (with ``dry_run``: the text of what would be
+    pushed -- files and the card -- and nothing is sent)."""
+    from hub_cards import render_dataset_card
+
+    from commitpack_dataset.cards import builder_facts
+
+    dataset = builder.as_dataset(split)
+    facts = builder_facts(builder, dataset, repo_id, revision=revision, decontamination=decontamination)
+    card = render_dataset_card({**facts, "split": split})
+    return push_dataset(repo_id, split_by_language(dataset), card=card, split=split, revision=revision,
+                        private=private, token=token, max_shard_size=max_shard_size or DEFAULT_MAX_SHARD_SIZE,
+                        commit_message=f"Upload {builder.dataset_name} ({len(dataset)} rows)", dry_run=dry_run)

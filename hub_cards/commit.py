@@ -18,7 +18,7 @@ Every push -- datasets (Parquet per config), the metric Space, recipes, models a
 LFS files are uploaded before the commit is created, so a push killed midway (even with
 ``SIGKILL`` during an upload) leaves the repository exactly as it was; run it again to finish.
 
-:meth:`CommitPlan.describe` is what ``--dry-run`` prints (no network). :func:`pull` downloads a
+:meth:`CommitPlan.preview` is what ``--dry-run`` prints (files, sizes and the card; no network). :func:`pull` downloads a
 repository snapshot with ``snapshot_download`` -- ``HF_ENDPOINT``, ``HF_TOKEN`` and the cache
 apply, and with ``HF_HUB_OFFLINE=1`` a repository pulled before is served from the cache.
 """
@@ -109,6 +109,11 @@ class CommitPlan:
             lines.append(f"  - {folder}* not in this push (files left there by earlier pushes)")
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+    def preview(self) -> str:
+        """:meth:`describe` followed by the README to be pushed (what ``--dry-run`` prints)."""
+        readme = self.text("README.md")
+        return self.describe() + (f"\n\n----- README.md -----\n{readme}" if readme is not None else "")
 
     def check(self) -> None:
         """Refuse the plan before any network call: bad card metadata, secrets (module docstring)."""

@@ -173,15 +173,19 @@ def push_dataset(
     token: str | bool | None = None,
     max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
     commit_message: str | None = None,
+    dry_run: bool = False,
 ):
     """Push ``configs`` (see module docstring) to the dataset repository ``repo_id`` in one commit;
-    return the ``CommitInfo``. For a dry run, call :func:`dataset_plan` (no network) and print
-    ``plan.describe()`` and ``plan.text()``."""
+    return the ``CommitInfo``. With ``dry_run`` nothing is sent (the remote card is not read either)
+    and the return value is the :meth:`~hub_cards.commit.CommitPlan.preview` text: files, sizes, card."""
     with tempfile.TemporaryDirectory(prefix="octopack-push-") as workdir:
-        remote_text = remote_card_text(repo_id, revision=revision, token=token)
+        remote_text = None if dry_run else remote_card_text(repo_id, revision=revision, token=token)
         plan = dataset_plan(repo_id, configs, workdir, card=card, split=split, revision=revision,
                             private=private, max_shard_size=max_shard_size, commit_message=commit_message,
                             remote_text=remote_text)
+        if dry_run:
+            plan.check()
+            return plan.preview()
         return push_plan(plan, token=token)
 
 
