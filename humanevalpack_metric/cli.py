@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from octopack_common import write_json_atomic, write_text_atomic
+
 from .settings import CodeEvalNotAllowed
 
 
@@ -103,7 +105,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from .evaluation import evaluate_languages, languages_table, save_json
+    from .evaluation import evaluate_languages, languages_table
     from .tasks import parse_task
 
     try:
@@ -132,10 +134,11 @@ def main(argv=None) -> int:
         report.save(args.output_dir / "results.json")
         table = report.table()
     else:
-        save_json(args.output_dir / "results.json",
-                  {"languages": {name: r.to_json() for name, r in reports.items()}})
+        write_json_atomic(args.output_dir / "results.json",
+                          {"languages": {name: r.to_json() for name, r in reports.items()}},
+                          sort_keys=False)
         table = languages_table(reports)
-    (args.output_dir / "results.md").write_text(table + "\n", encoding="utf-8")
+    write_text_atomic(args.output_dir / "results.md", table + "\n")
     print(table)
     print(f"\nwrote {args.output_dir / 'results.json'} and {args.output_dir / 'results.md'}")
     return 0

@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping, Sequence
+
+from octopack_common import write_json_atomic
 
 from . import settings
 from .executor import Executor
@@ -72,16 +72,7 @@ class Report:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write JSON atomically (a crash never leaves a half-written file)."""
-        save_json(path, self.to_json())
-
-
-def save_json(path: str | os.PathLike, data) -> None:
-    """Write ``data`` as JSON atomically (a crash never leaves a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+        write_json_atomic(path, self.to_json(), sort_keys=False)
 
 
 def _check_shapes(predictions: Sequence[Sequence[str]], references: Sequence[str]) -> None:

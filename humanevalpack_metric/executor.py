@@ -88,9 +88,6 @@ class ResultCache:
                 self._handle.close()
                 self._handle = None
 
-    def __len__(self) -> int:
-        return len(self._memory)
-
 
 def program_key(language: str, corrected: bool, timeout: float, program: str) -> str:
     digest = hashlib.sha256()
@@ -333,18 +330,8 @@ class _Gate:
                 (self._extra if state["parked"] else self._slots).release()
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def progress_bar(total: int, desc: str, enabled: bool = True):
-    """A tqdm bar counting programs, or a no-op stand-in when progress is off."""
-    if not enabled:
-        return _NoBar()
+    """A tqdm bar counting programs (a disabled one, which draws nothing, when progress is off)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="program")
+    return tqdm(total=total, desc=desc, unit="program", disable=not enabled)

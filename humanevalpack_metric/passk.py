@@ -15,8 +15,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 
-def estimate_pass_at_k(num_samples: int, num_correct: int, k: int) -> float:
-    """pass@k for one problem."""
+def _estimate(num_samples: int, num_correct: int, k: int) -> float:
+    """pass@k of one problem with ``num_samples`` samples of which ``num_correct`` pass."""
     if not 0 <= num_correct <= num_samples:
         raise ValueError(f"num_correct={num_correct} must lie in [0, num_samples={num_samples}]")
     if k < 1 or k > num_samples:
@@ -25,6 +25,26 @@ def estimate_pass_at_k(num_samples: int, num_correct: int, k: int) -> float:
         return 1.0
     j = np.arange(num_samples - num_correct + 1, num_samples + 1, dtype=np.float64)
     return float(1.0 - np.prod(1.0 - k / j))
+
+
+def estimate_pass_at_k(num_samples: int | Sequence[int] | np.ndarray,
+                       num_correct: Sequence[int] | np.ndarray, k: int) -> np.ndarray:
+    """pass@k of each problem, as an array: the signature of human-eval's, ``evaluate``'s
+    ``code_eval`` and evalplus' ``estimate_pass_at_k``. ``num_samples`` is one count for every
+    problem or one per problem; ``num_correct`` has one count per problem.
+
+    Unlike those, it refuses counts that make no sense (``num_correct`` outside
+    ``[0, num_samples]``, ``k`` outside ``[1, num_samples]``) instead of returning a number."""
+    correct = np.asarray(num_correct).reshape(-1)
+    if isinstance(num_samples, (int, np.integer)):
+        samples = np.full(len(correct), int(num_samples))
+    else:
+        samples = np.asarray(num_samples).reshape(-1)
+        if len(samples) != len(correct):
+            raise ValueError(f"num_samples has {len(samples)} entries but num_correct has "
+                             f"{len(correct)}: give one per problem (or one int for all)")
+    return np.array([_estimate(int(n), int(c), int(k)) for n, c in zip(samples, correct)],
+                    dtype=np.float64)
 
 
 def pass_at_k(num_samples: Sequence[int], num_correct: Sequence[int], ks: Iterable[int]) -> dict:
@@ -39,6 +59,5 @@ def pass_at_k(num_samples: Sequence[int], num_correct: Sequence[int], ks: Iterab
         if k < 1:
             raise ValueError(f"k must be a positive integer, got {k}")
         if k <= smallest:
-            per_problem = [estimate_pass_at_k(n, c, k) for n, c in zip(num_samples, num_correct)]
-            scores[f"pass@{k}"] = float(np.mean(per_problem))
+            scores[f"pass@{k}"] = float(estimate_pass_at_k(num_samples, num_correct, k).mean())
     return scores

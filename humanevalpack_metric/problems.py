@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from .languages import get_language
+from .languages import LANGUAGES, get_language
 
 HUB_DATASET = "bigcode/humanevalpack"
 FEATURES = (
@@ -46,7 +46,7 @@ def load_problems(language: str, data_dir: str | os.PathLike | None = None,
         if not path.is_file():
             raise FileNotFoundError(
                 f"no HumanEvalPack file for {lang.name!r} at {path}: the directory must hold "
-                f"one JSONL per language ({', '.join(f'{n}.jsonl' for n in language_names())}); "
+                f"one JSONL per language ({', '.join(f'{n}.jsonl' for n in LANGUAGES)}); "
                 "omit data_dir to load the Hub dataset bigcode/humanevalpack"
             )
         with path.open(encoding="utf-8") as handle:
@@ -55,8 +55,3 @@ def load_problems(language: str, data_dir: str | os.PathLike | None = None,
     problems.sort(key=lambda p: _task_number(p["task_id"]))
     return problems
 
-
-def language_names() -> list[str]:
-    from .languages import LANGUAGES
-
-    return list(LANGUAGES)

@@ -24,7 +24,7 @@ def language_class(name: str) -> type[Language]:
     try:
         return _BY_NAME[name.lower()]
     except KeyError:
-        aliases = sorted(alias for cls in _CLASSES for alias in cls.aliases)
+        aliases = sorted(key for key in _BY_NAME if key not in LANGUAGES)
         raise ValueError(f"unknown language {name!r}: use one of {', '.join(LANGUAGES)} "
                          f"(aliases: {', '.join(aliases)})") from None
 

@@ -1,6 +1,6 @@
 """Run one untrusted command in isolation, and make sure nothing it started survives.
 
-Isolation layers (:meth:`Sandbox.describe` / :meth:`Sandbox.isolation` say what is in effect):
+Isolation layers (``Sandbox.mode`` and ``Sandbox.uid_slots`` say which are in effect):
 
 * **bubblewrap** (``mode="bwrap"``): its own mount, PID, network, IPC, UTS and cgroup namespaces;
   a read-only view of ``/``; fresh size-limited tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``
@@ -101,8 +101,8 @@ CPython documents as unsafe with threads (it only calls ``setrlimit``/``prctl``/
 from .errors import SandboxError, SandboxUnavailable
 from .limits import GiB, MiB, Limits, RunResult
 from .procfs import uid_processes
-from .runner import Sandbox, describe_isolation
+from .runner import Sandbox
 from .workdirs import make_world_readable
 
 __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
-           "describe_isolation", "make_world_readable", "uid_processes"]
+           "make_world_readable", "uid_processes"]

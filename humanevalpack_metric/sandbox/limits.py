@@ -52,7 +52,7 @@ class RunResult:
     cgroup v1) that is every process of the run, bwrap's own included. Otherwise it is the
     rusage of the process the sandbox reaped: in the fallback the program plus the descendants
     it waited for; in bwrap mode the program is reaped inside its PID namespace, out of reach,
-    so there it is ``0.0`` (unmeasured). ``Sandbox.isolation()["cpu_time"]`` says which.
+    so there it is ``0.0`` (unmeasured).
 
     ``demoted``: the run outlived ``Sandbox.demote_fraction`` of its timeout and ran on at idle
     CPU priority from then on."""

@@ -23,7 +23,6 @@ from .cgroups import shared_cgroups
 from .errors import SandboxError, SandboxUnavailable
 from .killer import MARKER_VAR, Killer
 from .limits import Limits, RunResult, cpu_limit
-from .procfs import uid_processes
 from .slots import LOCK_DIR, SlotPool, uid_is_free
 from .watch import Watch
 from .workdirs import MAX_WALK_ENTRIES, fresh_workdir, hand_over, tree_usage
@@ -128,54 +127,6 @@ class Sandbox:
                 if mode & need != need:
                     log.warning("sandbox: %s is not world-readable; slot uids cannot read it "
                                 "(use make_world_readable)", path)
-
-    # -- description ---------------------------------------------------------------------------
-    def isolation(self) -> dict:
-        """Machine-readable summary of the isolation in effect (for logs and the metric card);
-        ``cpu_time`` says how :attr:`RunResult.cpu_time` is measured (None: it is not)."""
-        return {
-            "mode": self.mode,
-            "namespaces": self.mode == "bwrap",
-            "privileged_bwrap": self.mode == "bwrap" and self.uid_slots,
-            "uid_slots": self.uid_slots,
-            "cgroups": self._cgroups.limiting if self._cgroups else [],
-            "cpu_time": self._cpu_time_source(),
-            "ro_binds": list(self.ro_binds),
-        }
-
-    def _cpu_time_source(self) -> str | None:
-        """How ``RunResult.cpu_time`` is measured: ``"cgroup"``, ``"rusage"`` or None (not)."""
-        if self._cgroups and "cpuacct" in self._cgroups.roots:
-            return "cgroup"
-        return "rusage" if self.mode != "bwrap" else None
-
-    def describe(self) -> str:
-        """One human-readable line describing the isolation in effect."""
-        parts = []
-        if self.mode == "bwrap":
-            parts.append("bubblewrap namespaces (mount, pid, net, ipc, uts): read-only /, "
-                         "private tmpfs /tmp and $HOME, no network, only the work dir writable")
-        else:
-            parts.append("FALLBACK: no namespaces (host filesystem and network visible)")
-        if self.uid_slots:
-            parts.append("per-slot unprivileged uids (RLIMIT_NPROC enforced, leftovers killed by uid)")
-        elif self.mode != "bwrap":
-            parts.append("same uid as the caller; leftovers found via an environment marker")
-        parts.append("rlimits: cpu, address space/data, file size, open files, processes")
-        if self._cgroups and self._cgroups.limiting:
-            parts.append("cgroup v1 " + "+".join(self._cgroups.limiting) + " limits per run")
-        return "; ".join(parts)
-
-    def leftovers(self, slot: int) -> list[int]:
-        """Pids still running as ``slot``'s uid, checked while holding the slot so that no run
-        of another thread or process is counted (for tests and health checks)."""
-        if not self._slots:
-            raise SandboxError("slots exist only with uid_slots (root)")
-        lease = self._slots.acquire(slot, sweep=False)
-        try:
-            return uid_processes(lease.uid)
-        finally:
-            lease.release()
 
     # -- work directories ----------------------------------------------------------------------
     def workdir(self, base: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[Path]:
@@ -323,12 +274,3 @@ class Sandbox:
             demoted=watch.demoted,
         )
 
-
-def describe_isolation(mode: str = "auto") -> str:
-    """Describe the isolation a default :class:`Sandbox` gets on this machine."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return Sandbox(mode=mode).describe()
-        except SandboxUnavailable as exc:
-            return f"unavailable: {exc}"

@@ -74,6 +74,7 @@ class Watch:
         proc = self.proc
         streams = {proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}
         sel = selectors.DefaultSelector()
+        pidfd = None
         try:
             for fd in streams:
                 os.set_blocking(fd, False)
@@ -121,10 +122,10 @@ class Watch:
                     # The program is done (closing its pipes is not enough: it may still be
                     # exiting). Whatever it left behind dies now; then we drain the pipes.
                     self._stop(None)
-            if pidfd is not None:
-                os.close(pidfd)
         finally:
             sel.close()
+            if pidfd is not None:
+                os.close(pidfd)
             if self.info is not None:
                 os.close(self.info)
                 self.info = None

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import live_processes
+from tests.support.sandbox_probes import cpu_time_source, limiting_cgroups, slot_leftovers
 
 from humanevalpack_metric import sandbox as sandbox_module
 from humanevalpack_metric.sandbox import (
@@ -34,7 +35,6 @@ from humanevalpack_metric.sandbox import (
     Limits,
     Sandbox,
     SandboxUnavailable,
-    describe_isolation,
     uid_processes,
 )
 
@@ -101,7 +101,7 @@ def live_with(marker: str) -> list[int]:
 def assert_nothing_left(sandbox: Sandbox, marker: str, slot: int | None = None) -> None:
     assert live_with(marker) == [], f"processes with marker {marker} survived"
     if slot is not None and sandbox.uid_slots:
-        assert sandbox.leftovers(slot) == [], "processes of the slot uid survived"
+        assert slot_leftovers(sandbox, slot) == [], "processes of the slot uid survived"
 
 
 def py(code: str) -> list[str]:
@@ -109,14 +109,8 @@ def py(code: str) -> list[str]:
 
 
 # -- basics ---------------------------------------------------------------------------------------
-def test_describe_and_isolation(sandbox):
-    info = sandbox.isolation()
-    assert info["mode"] == sandbox.mode
-    assert info["uid_slots"] == IS_ROOT
-    text = sandbox.describe()
-    assert ("bubblewrap" in text) == (sandbox.mode == "bwrap")
-    assert ("FALLBACK" in text) == (sandbox.mode == "rlimit")
-    assert describe_isolation()  # a one-liner for logs and the metric card
+def test_slot_uids_are_the_default_exactly_as_root(sandbox):
+    assert sandbox.uid_slots == IS_ROOT
 
 
 def test_runs_in_workdir_with_clean_environment(sandbox, workdir, monkeypatch):
@@ -295,7 +289,7 @@ def test_cpu_time_is_the_programs(sandbox, workdir):
     burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
     res = sandbox.run(["sh", "-c", f"{PYTHON} -c '{burn}'; echo done"], workdir, timeout=20)
     assert res.returncode == 0 and res.stdout == "done\n", res.stderr
-    source = sandbox.isolation()["cpu_time"]
+    source = cpu_time_source(sandbox)
     assert source in ("cgroup", "rusage", None)
     if source is None:
         assert res.cpu_time == 0.0
@@ -351,7 +345,7 @@ def test_uid_sweep_helper_checks_its_uid(monkeypatch):
 # -- processes, memory, disk, output -------------------------------------------------------------
 @pytest.mark.slow
 def test_fork_bomb_is_contained(sandbox, workdir, marker):
-    if not sandbox.uid_slots and not sandbox.isolation()["cgroups"]:
+    if not sandbox.uid_slots and not limiting_cgroups(sandbox):
         pytest.skip("no per-run process limit without slot uids or cgroups")
     limits = Limits(processes=64)
     peak = []
@@ -378,7 +372,7 @@ def test_fork_bomb_is_contained(sandbox, workdir, marker):
 
 
 def test_process_limit(sandbox, workdir):
-    if not sandbox.uid_slots and not sandbox.isolation()["cgroups"]:
+    if not sandbox.uid_slots and not limiting_cgroups(sandbox):
         pytest.skip("no per-run process limit without slot uids or cgroups")
     res = sandbox.run(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 0.3 & done; wait"],
                       workdir, timeout=10, limits=Limits(processes=6))
@@ -427,7 +421,7 @@ def test_cgroup_memory_limit_kills_whole_run(sandbox, workdir, marker):
         import time; time.sleep(5)  # {marker}
     """
     res = sandbox.run(py(code), workdir, timeout=20, limits=Limits(memory=256 * MiB))
-    if "memory" in sandbox.isolation()["cgroups"]:
+    if "memory" in limiting_cgroups(sandbox):
         assert res.limit == "memory" and res.returncode != 0
     else:  # documented: without a memory cgroup only per-process limits bound a run
         assert res.limit is None and res.returncode == 0

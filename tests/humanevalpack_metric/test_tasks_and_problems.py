@@ -1,8 +1,12 @@
 """Problem loading (local JSONL) and the harness' prompt pieces and post-processing."""
 
+import importlib
 
 import pytest
 
+from humanevalpack_metric import languages
+from humanevalpack_metric.languages import LANGUAGES, language_class
+from humanevalpack_metric.languages.rust import Rust
 from humanevalpack_metric.problems import FEATURES, load_problems
 from humanevalpack_metric.tasks import parse_task, postprocess, prompt_parts, truncate_code
 
@@ -28,6 +32,29 @@ def test_missing_local_file_says_what_to_do(tmp_path):
 def test_unknown_language_lists_the_choices():
     with pytest.raises(ValueError, match="python, js, java, go, cpp, rust"):
         load_problems("cobol", ".")
+
+
+def test_the_registry_answers_to_each_class_name_and_aliases(monkeypatch):
+    """Names come from the classes: an alias added to a class is all it takes (no second
+    table), case-insensitively."""
+    for name in LANGUAGES:
+        cls = language_class(name)
+        assert cls.name == name
+        for alias in cls.aliases:
+            assert language_class(alias) is language_class(alias.upper()) is cls
+    assert {a for n in LANGUAGES for a in language_class(n).aliases} == {
+        "py", "javascript", "golang", "c++", "rs"}
+    monkeypatch.setattr(Rust, "aliases", ("rs", "rustlang"))
+    try:
+        importlib.reload(languages)  # the registry is built when the package is imported
+        assert languages.language_class("RustLang") is Rust
+        with pytest.raises(ValueError, match=r"aliases: .*rustlang"):
+            languages.language_class("cobol")
+    finally:
+        monkeypatch.undo()
+        importlib.reload(languages)
+    with pytest.raises(ValueError):
+        languages.language_class("rustlang")
 
 
 def test_task_names_parse_like_the_harness():
