@@ -218,6 +218,14 @@ class OSSInstruct(datasets.GeneratorBasedBuilder):
         if pipeline.decontamination is not None:
             pipeline.decontamination.save(os.path.join(directory, DECONTAMINATION_DIR))
 
+    def as_dataset(self, split=None, **kwargs):
+        """As ``datasets`` does, except that a build that kept no row gives an empty dataset with the
+        features (``datasets`` refuses a split without data: every seed may be dropped)."""
+        splits = self.info.splits or {}
+        if split in ("train", datasets.Split.TRAIN) and "train" in splits and splits["train"].num_examples == 0:
+            return datasets.Dataset.from_dict({name: [] for name in FIELDS}, features=FEATURES)
+        return super().as_dataset(split=split, **kwargs)
+
     def drop_statistics(self) -> Counter:
         """Why seeds did not become rows (read from the prepared data)."""
         path = os.path.join(self._output_dir, DROP_COUNTS_DIR, "drop_counts.json")
