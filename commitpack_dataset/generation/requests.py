@@ -189,7 +189,12 @@ class Backend(Protocol):
       business) and stores each chunk's results as they come back.
 
     ``describe()`` returns what a record should say about where an answer came from (backend
-    kind, model, revision, ...), never secrets.
+    kind, model, revision, ...), never secrets; the client stores it with each cached answer.
+
+    Optional, used when present: ``chunk_size`` (batched: requests per ``generate_batch`` call,
+    i.e. how often answers are stored), ``async aclose()`` (called after each run, on the run's
+    event loop: release connections bound to it), ``redact(text) -> str`` (the client passes
+    every error message it records or logs through it, to strip secrets the backend knows).
     """
 
     batched: bool
