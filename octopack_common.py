@@ -6,11 +6,17 @@ another package:
 
 * :func:`cache_dir` -- the root of octopack's on-disk caches (``$OCTOPACK_CACHE_DIR``);
 * :func:`file_lock` -- an exclusive advisory lock across threads and processes;
-* :func:`atomic_path`, :func:`atomic_open`, :func:`write_text_atomic`, :func:`write_json_atomic`
-  -- files that appear whole or not at all (temporary file beside the target, fsync, rename);
-* :func:`ensure_built` -- build a directory once, stamped with the key it was built for;
-* :func:`run_checked` and :func:`run_git` -- trusted host commands that raise with their output;
+* :func:`atomic_path`, :func:`atomic_open`, :func:`write_text_atomic`, :func:`write_bytes_atomic`,
+  :func:`write_json_atomic` -- files that appear whole or not at all (temporary file beside the
+  target, fsync, rename);
+* :func:`ensure_built` -- build a directory once, in place, stamped with the key it was built
+  for; :func:`read_stamp` reads such a stamp (or another JSON stamp file by name);
+* :func:`run_checked` and :func:`run_git` -- trusted host commands that raise
+  :class:`CommandFailed` with their output;
 * :func:`renice` -- set the nice value of processes and their sessions' autogroups.
+
+It is also run from source inside the sandbox (the Python runner gets it on its command line),
+so it stays importable with the standard library alone.
 """
 
 from __future__ import annotations
