@@ -204,6 +204,8 @@ def validate_facts(facts: Mapping[str, Any]) -> None:
     if not isinstance(facts, Mapping):
         raise DatasetCardFactsError(f"dataset card facts must be a mapping, got {type(facts).__name__}")
     kind = facts.get("kind")
+    if kind is None:
+        raise DatasetCardFactsError(f"dataset card facts lack ['kind'] (one of {sorted(KINDS)})")
     if kind not in KINDS:
         raise DatasetCardFactsError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
     unknown = sorted(set(facts) - FACT_KEYS)

@@ -41,6 +41,12 @@ class MetadataError(ValueError):
     """Card metadata the Hub would refuse; the message names the field and what is allowed."""
 
 
+def card_body(text: str) -> str:
+    """A README without its YAML block."""
+    match = _FRONT_MATTER.match(text)
+    return text[match.end():] if match else text
+
+
 def read_front_matter(text: str) -> dict | None:
     """The YAML block at the top of a README as a mapping; ``None`` when there is none."""
     import yaml
