@@ -140,6 +140,19 @@ def write_rows(dataset, target: Path, file_format: str) -> None:
             dataset.to_parquet(str(temporary))
 
 
+def check_language(name: str) -> None:
+    import difflib
+
+    from commitpack_dataset.oss_instruct import language_configs
+
+    configs = language_configs()
+    if name not in configs:
+        close = difflib.get_close_matches(name.lower(), list(configs), n=5, cutoff=0.6)
+        hint = f"; did you mean: {', '.join(close)}" if close else ""
+        raise CliError(f"unknown OSS-Instruct language {name!r}{hint} (config names such as python, cpp, "
+                       "csharp, go, javascript)")
+
+
 def command_generate(args: argparse.Namespace) -> int:
     from octopack_common import write_json_atomic
 
@@ -147,6 +160,7 @@ def command_generate(args: argparse.Namespace) -> int:
     from commitpack_dataset.oss_instruct import OSSInstruct
     from commitpack_dataset.oss_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE
 
+    check_language(args.language)
     output = Path(args.output)
     prepare_output(str(output), args.overwrite)
     cache_dir = Path(args.cache_dir) if args.cache_dir else output / ".build"
@@ -180,6 +194,7 @@ def command_generate(args: argparse.Namespace) -> int:
 def build_facts(builder, rows: int, counts) -> dict:
     """What the card needs, without secrets: teacher, sampling, seeds, drops."""
     from commitpack_dataset.generation.openai_backend import public_url
+    from commitpack_dataset.oss_instruct.prompt import prompts_fingerprint
 
     config = builder.config
     stats = dict(builder.generation_stats)
@@ -188,7 +203,8 @@ def build_facts(builder, rows: int, counts) -> dict:
     if report_path.is_file():
         decontamination = json.loads(report_path.read_text(encoding="utf-8"))
     return {"language": config.language, "rows": rows, "drop_counts": dict(counts),
-            "teacher": {"model": config.model, "endpoint": public_url(config.base_url) if config.base_url else None,
+            "teacher": {"model": config.model, "prompts_fingerprint": prompts_fingerprint(),
+                        "endpoint": public_url(config.base_url) if config.base_url else None,
                         "sampling": {"temperature": config.temperature, "max_tokens": config.max_new_tokens,
                                      "seed": config.seed}, "requests": stats.get("requests")},
             "generation": stats,
@@ -291,7 +307,7 @@ def command_push(args: argparse.Namespace) -> int:
         "configs": {name: {"rows": len(data)} for name, data in configs.items()},
         "seeds": [{"dataset": (built.get("seeds") or {}).get("dataset") or "local files / repositories",
                    "note": "1-15 consecutive lines per seed (Magicoder's rule)"}],
-        "teacher": {k: v for k, v in (built.get("teacher") or {"model": "unknown"}).items() if v is not None},
+        "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
         "decontamination": None if report is None else {
             "benchmarks": list(report["benchmarks"]), "method": ", ".join(report["settings"]["methods"]),
             "removed": report["removed"], "checked": report["rows"],

@@ -138,3 +138,11 @@ def code_blocks(text: str) -> str:
         elif current is not None:
             current.append(line)
     return "\n".join(block.rstrip("\n") + "\n" for block in blocks) if blocks else text.strip() + "\n"
+
+
+def prompts_fingerprint() -> str:
+    """``sha256:<hex>`` of every prompt text this module sends or trains on (for the card)."""
+    import hashlib
+
+    texts = (SYSTEM_MESSAGE, _USER_TEMPLATE, _TESTS_ITEM, SFT_INSTRUCTION)
+    return "sha256:" + hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
