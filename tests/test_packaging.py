@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -13,13 +14,18 @@ PACKAGES = ("commitpack_dataset", "humanevalpack_metric", "octo_trainer", "hub_c
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    # built from a clean copy: a stale build/ or *.egg-info in the work tree would otherwise slip
-    # files into the wheel that setup.cfg no longer ships
+def source(tmp_path_factory) -> Path:
+    # builds start from a clean copy: a stale build/ or *.egg-info in the work tree would
+    # otherwise slip files into the wheel that setup.cfg no longer ships
     source = tmp_path_factory.mktemp("source") / "octopack"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".cache", "outputs",
         "humanevalpack_results"))
+    return source
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory, source) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(out), str(source)], check=True, cwd=out)
@@ -43,10 +49,28 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     assert "hub_cards/templates/model_card.md" in names  # the model card template
     assert "hub_cards/templates/recipe_card.md" in names  # the recipe repository README template
     assert not any(name.startswith("tests/") for name in names)
+    # the license: its full text in the wheel, and named in the metadata
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert zipfile.ZipFile(wheel).read(license_file).decode() == (REPO / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0" in (REPO / "LICENSE").read_text()
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "License: Apache-2.0" in metadata.splitlines() or "License-Expression: Apache-2.0" in metadata
+    assert "License-File: LICENSE" in metadata.splitlines()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "humanevalpack-eval" in text and "humanevalpack-toolchains" in text
     assert "octopack-recipes = hub_cards.cli:main" in text and "octopack-sft = octo_trainer.train:cli" in text
+
+
+def test_sdist_holds_the_license(source, tmp_path):
+    out = tmp_path / "sdist"
+    subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; "
+                    "build_meta.build_sdist(sys.argv[1])", str(out)], check=True, cwd=source,
+                   capture_output=True)
+    (built,) = out.glob("octopack-*.tar.gz")
+    with tarfile.open(built) as sdist:
+        text = sdist.extractfile(f"{built.name[:-len('.tar.gz')]}/LICENSE").read().decode()
+    assert text == (REPO / "LICENSE").read_text()
 
 
 def test_installed_wheel_imports_outside_the_source_tree(wheel, tmp_path):
