@@ -172,14 +172,22 @@ class Cpp(CompiledLanguage):
 
 
 PROBE = "#include<boost/any.hpp>\n#include<openssl/md5.h>\nint main(){ return 0; }\n"
+# each piece of PROBE alone: what it is, a program needing only it, its libraries, its package
+_PIECES = (
+    ("Boost headers (boost/any.hpp, every C++ program)", "#include<boost/any.hpp>\n", (),
+     "libboost-dev"),
+    ("OpenSSL headers (openssl/md5.h, CPP/162)", "#include<openssl/md5.h>\n", (), "libssl-dev"),
+    ("OpenSSL libraries (-lcrypto -lssl, CPP/162)", "", LIBRARIES, "libssl-dev"),
+)
 
 
-def _build_probe(compiler: str, *flags: str) -> None:
+def _build_probe(compiler: str, *flags: str, source: str = PROBE,
+                 libraries: tuple[str, ...] = LIBRARIES) -> None:
     """Compile and link a program that needs Boost and OpenSSL (CommandFailed if g++ cannot)."""
     with tempfile.TemporaryDirectory(prefix="octopack-cpp-probe-") as tmp:
         run_checked([compiler, STANDARD, "-x", "c++", "-", "-o", os.path.join(tmp, "probe"),
-                     *LIBRARIES, *flags], "building a C++ program with Boost and OpenSSL",
-                    input=PROBE, timeout=120)
+                     *libraries, *flags], "building a C++ program with Boost and OpenSSL",
+                    input=source, timeout=120)
 
 
 @functools.lru_cache(maxsize=None)
@@ -197,10 +205,17 @@ def _check_libraries(compiler: str) -> None:
     try:
         _build_probe(compiler)
     except CommandFailed as failed:
-        raise ToolchainMissing(
+        missing = []
+        for what, include, libraries, package in _PIECES:  # name each piece that is missing
+            try:
+                _build_probe(compiler, source=include + "int main(){ return 0; }\n",
+                             libraries=libraries)
+            except CommandFailed:
+                missing.append(f"{what}: `apt-get install {package}`")
+        raise ToolchainMissing("\n".join(missing) or (
             f"g++ cannot build a program using Boost (boost/any.hpp, every C++ program) and "
             f"OpenSSL (openssl/md5.h, -lcrypto -lssl, CPP/162): {failed.stderr.strip()[-1500:]}\n"
-            f"{INSTALL_HINT}") from None
+            f"{INSTALL_HINT}")) from None
 
 
 def _precompiled_prelude(compiler: str, cache_dir: Path) -> Path | None:

@@ -50,6 +50,8 @@ an unwritable cache, so programs cannot poison it for each other, and nothing is
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import shutil
@@ -155,6 +157,28 @@ def find_go() -> str:
     return found
 
 
+def list_gopath_packages(go: str, gopath_entries: list[str],
+                         packages: tuple[str, ...] = (f"{TESTIFY}/assert",)) -> list[dict]:
+    """``go list -e -deps -json`` of ``packages`` in GOPATH mode, offline, as the runs resolve
+    them: one dict per package and dependency (``ImportPath``, ``Dir``, ``GoFiles``, ``Error``)."""
+    env = {**os.environ, "GOPATH": ":".join(gopath_entries), "GO111MODULE": "off",
+           "GOPROXY": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GOTELEMETRY": "off"}
+    out = run_checked([go, "list", "-e", "-deps", "-json", *packages], "go list", env=env,
+                      timeout=120).stdout
+    decoder, listed, at = json.JSONDecoder(), [], 0
+    while at < len(out.rstrip()):
+        package, at = decoder.raw_decode(out, at)
+        listed.append(package)
+        at += len(out[at:]) - len(out[at:].lstrip())
+    return listed
+
+
+@functools.lru_cache(maxsize=None)
+def _missing_testify_imports(go: str, gopath_entries: tuple[str, ...]) -> list[str]:
+    return [p["ImportPath"] for p in list_gopath_packages(go, list(gopath_entries))
+            if p.get("Error")]
+
+
 class Go(CompiledLanguage):
     """HumanEvalPack Go. ``gopath`` (or ``$HUMANEVALPACK_GOPATH``, colon-separated) lists the
     GOPATH entries holding testify's sources; default ``/usr/share/gocode`` (Debian's
@@ -183,6 +207,11 @@ class Go(CompiledLanguage):
                 f"{self.gopath_entries}: `apt-get install golang-github-stretchr-testify-dev`, "
                 "or point HUMANEVALPACK_GOPATH at a GOPATH holding testify and its dependencies"
             )
+        missing = _missing_testify_imports(find_go(), tuple(self.gopath_entries))
+        if missing:
+            raise ToolchainMissing(
+                f"testify's dependencies ({', '.join(missing)}) not found in GOPATH entries "
+                f"{self.gopath_entries}: `apt-get install golang-github-stretchr-testify-dev`")
 
     def _testify_dir(self) -> Path | None:
         for entry in self.gopath_entries:

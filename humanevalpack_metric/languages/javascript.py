@@ -44,7 +44,9 @@ class JavaScript(Language):
     default_timeout = 10.0
     stop_words = ()
     tools = (Tool("node", "Install Node.js (e.g. `apt-get install nodejs`; the paper used "
-                          "Node 16, this metric is tested with Node 20)."),)
+                          "Node 16, this metric is tested with Node 20)."),
+             Tool("npm", f"npm installs {MD5_PACKAGE}@{MD5_VERSION} (JavaScript/162) from the npm "
+                         "registry at `humanevalpack-toolchains prepare`: `apt-get install npm`"))
 
     def prepare(self, cache_dir: Path) -> None:
         """Make ``js-md5@0.7.3`` available under ``cache_dir/js-md5/node_modules`` (npm, once)."""

@@ -38,9 +38,12 @@ and debug info: programs are linked with ``-C strip=debuginfo`` (a 9 MB test bin
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from octopack_common import CommandFailed, run_checked
@@ -56,9 +59,11 @@ DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
 CRATES = ("rand", "regex", "md5")
 SEED = "42"
 _RUST_HINT = "install Rust: https://rustup.rs or `apt-get install rustc cargo`"
+# Debian's packages of the crates the manifest names (a feature's crates are in "+feature")
+_DEBIAN_CRATES = {"regex": "librust-regex-dev librust-regex+default-dev", "md5": "librust-md5-dev"}
 _CRATES_HINT = ("regex 1 and md5 0.7 come from crates.io, or offline from a vendored directory "
-                "registry: `apt-get install librust-regex-dev librust-md5-dev` (Debian) or set "
-                "HUMANEVALPACK_CARGO_VENDOR to a `cargo vendor` directory")
+                "registry: `apt-get install " + " ".join(_DEBIAN_CRATES.values()) + "` (Debian) "
+                "or set HUMANEVALPACK_CARGO_VENDOR to a `cargo vendor` directory")
 _MANIFEST = """[package]
 name = "humanevalpack-crates"
 version = "0.0.0"
@@ -103,9 +108,7 @@ class Rust(CompiledLanguage):
     # -- toolchain ------------------------------------------------------------------------
     def check_toolchain(self) -> None:
         super().check_toolchain()
-        if self.vendor_dir and not _has_crates(Path(self.vendor_dir)):
-            raise ToolchainMissing(f"{self.vendor_dir} holds no regex-1.* and md5-0.7.* crates. "
-                                   + _CRATES_HINT)
+        _check_crates(self.tools[1].path(), self.vendor_dir)
 
     def _sysroot(self) -> Path:
         proc = run_checked([self.tools[0].path(), "--print", "sysroot"], "rustc --print sysroot",
@@ -128,18 +131,13 @@ class Rust(CompiledLanguage):
         shim = directory / "rand04"
         shutil.copytree(SHIM_SOURCE, shim)
         project = directory / "crates"
-        (project / "src").mkdir(parents=True)
-        (project / "src" / "lib.rs").write_text("")
-        (project / "Cargo.toml").write_text(_MANIFEST.format(shim=shim))
+        _write_project(project, shim, None)
         env = {**os.environ, "RUSTC": rustc, "CARGO_TARGET_DIR": str(directory / "target"),
                "CARGO_HTTP_TIMEOUT": "30", "CARGO_NET_RETRY": "1"}
         registries = [Path(self.vendor_dir)] if self.vendor_dir else [None, DEBIAN_REGISTRY]
         errors = []
         for registry in registries:
-            config = project / ".cargo" / "config.toml"
-            if registry is not None:
-                config.parent.mkdir(exist_ok=True)
-                config.write_text(_OFFLINE_CONFIG.format(registry=registry))
+            _write_project(project, shim, registry)
             try:
                 proc = run_checked([self.tools[1].path(), "build", "--message-format=json"],
                                    "building the Rust crates", cwd=project, env=env, timeout=1800)
@@ -196,10 +194,70 @@ class Rust(CompiledLanguage):
         return (ran.stdout[-4000:] + ran.stderr).strip()
 
 
-def _has_crates(registry: Path) -> bool:
-    names = [p.name for p in registry.iterdir()] if registry.is_dir() else []
-    return (any(n.startswith("regex-1.") for n in names)
-            and any(n.startswith("md5-0.7.") for n in names))
+def _write_project(project: Path, shim: Path, registry: Path | None) -> None:
+    """The cargo project of the prebuilt crates; offline from ``registry`` unless it is None."""
+    (project / "src").mkdir(parents=True, exist_ok=True)
+    (project / "src" / "lib.rs").write_text("")
+    (project / "Cargo.toml").write_text(_MANIFEST.format(shim=shim))
+    if registry is not None:
+        (project / ".cargo").mkdir(exist_ok=True)
+        (project / ".cargo" / "config.toml").write_text(_OFFLINE_CONFIG.format(registry=registry))
+
+
+def resolve_crates(cargo: str, registry: Path | None) -> list[Path]:
+    """The source directories of the crates the prebuilt crates resolve to (regex with its
+    default features, md5, their dependencies, the rand shim), as ``cargo metadata`` finds them
+    in the directory registry ``registry`` (offline), or from crates.io when it is None.
+    Raises :class:`ToolchainMissing` naming a crate the registry lacks and what installs it."""
+    with tempfile.TemporaryDirectory(prefix="octopack-crates-") as tmp:
+        _write_project(Path(tmp), SHIM_SOURCE, registry)
+        env = {**os.environ, "CARGO_HTTP_TIMEOUT": "10", "CARGO_NET_RETRY": "0"}
+        try:
+            proc = run_checked([cargo, "metadata", "--format-version", "1"],
+                               "resolving the Rust crates", cwd=tmp, env=env, timeout=120)
+        except CommandFailed as failed:
+            raise ToolchainMissing(_unresolved(failed.stderr, registry)) from None
+    return [Path(package["manifest_path"]).parent
+            for package in json.loads(proc.stdout)["packages"]
+            if Path(package["manifest_path"]).parent != Path(tmp)]
+
+
+def _unresolved(stderr: str, registry: Path | None) -> str:
+    """One line naming the crate cargo could not find and the command that installs it."""
+    missing = re.search(r"no matching package named `([^`]+)` found", stderr)
+    needed_by = re.search(r"required by package `(\S+) v", stderr)
+    where = registry or "crates.io"
+    if missing and needed_by and needed_by.group(1) != "humanevalpack-crates":
+        return (f"{needed_by.group(1)} crate features ({missing.group(1)} is not in {where}): "
+                f"`apt-get install librust-{needed_by.group(1)}+default-dev`")
+    if missing:
+        package = _DEBIAN_CRATES.get(missing.group(1), f"librust-{missing.group(1)}-dev")
+        return f"the {missing.group(1)} crate is not in {where}: `apt-get install {package}`"
+    detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+    return f"cargo cannot resolve regex and md5 from {where} ({detail}). {_CRATES_HINT}"
+
+
+@functools.lru_cache(maxsize=None)
+def _check_crates(cargo: str, vendor_dir: str | None) -> None:
+    """The crates resolve from ``vendor_dir``, else from Debian's registry or crates.io (what
+    :meth:`Rust.prepare` tries)."""
+    if vendor_dir:
+        resolve_crates(cargo, Path(vendor_dir))
+        return
+    if not DEBIAN_REGISTRY.is_dir():
+        try:
+            resolve_crates(cargo, None)
+        except ToolchainMissing:
+            raise ToolchainMissing(f"the regex and md5 crates: no {DEBIAN_REGISTRY} and crates.io "
+                                   f"is unreachable. {_CRATES_HINT}") from None
+        return
+    try:
+        resolve_crates(cargo, DEBIAN_REGISTRY)
+    except ToolchainMissing as offline:
+        try:
+            resolve_crates(cargo, None)
+        except ToolchainMissing:
+            raise offline from None
 
 
 def _artifacts(messages: str) -> dict[str, str]:
