@@ -55,11 +55,13 @@ if ! command -v dpkg-query >/dev/null; then
        "of these Debian packages yourself: ${packages[*]}" >&2
   exit 0
 fi
+# one query for all (it exits non-zero when a package is unknown to dpkg: that one is missing)
+installed=" $({ dpkg-query -W -f='${Package}=${Status}\n' "${packages[@]}" 2>/dev/null || true; } |
+  sed -n 's/=install ok installed$//p' | paste -sd' ') "
 missing=()
 for i in "${!packages[@]}"; do
   [[ -n ${unless[$i]} ]] && command -v "${unless[$i]}" >/dev/null && continue
-  dpkg-query -W -f='${Status}' "${packages[$i]}" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("${packages[$i]}")
+  [[ $installed == *" ${packages[$i]} "* ]] || missing+=("${packages[$i]}")
 done
 if [[ $action == missing ]]; then
   [[ ${#missing[@]} -gt 0 ]] && printf '%s\n' "${missing[@]}"
