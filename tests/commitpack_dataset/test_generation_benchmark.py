@@ -25,7 +25,7 @@ def bench():
 
 def test_tiny_run_reports_throughput_ratios_and_the_rate_limit(bench, tmp_path, capsys):
     argv = ["--latency", "0.05", "--capacity", "4", "--concurrency", "1", "4", "8", "--rounds", "2",
-            "--rpm", "1200", "--rpm-requests", "12", "--output-dir", str(tmp_path)]
+            "--repeat", "2", "--rpm", "1200", "--rpm-requests", "12", "--output-dir", str(tmp_path)]
     assert bench.main(argv) == 0
     report = json.loads((tmp_path / "generation_benchmark.json").read_text())
     rows = report["throughput"]
@@ -34,6 +34,8 @@ def test_tiny_run_reports_throughput_ratios_and_the_rate_limit(bench, tmp_path, 
     assert [r["server_max_in_flight"] for r in rows] == [1, 4, 4]
     assert [r["ideal_requests_per_second"] for r in rows] == [20.0, 80.0, 80.0]
     assert all(0 < r["ratio"] <= 1.0 for r in rows)  # nothing beats the server's capacity
+    assert all(r["ratio"] == max(r["ratios_of_all_runs"]) and len(r["ratios_of_all_runs"]) == 2
+               for r in rows)
     limit = report["rate_limit"]
     assert limit["requests"] == 12 and limit["rpm_set"] == 1200
     assert 0 < limit["rpm_measured"] <= 1200 * 1.05  # the limiter never lets it go faster

@@ -80,8 +80,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
 
-import pytest
-
 __all__ = ["Reply", "ScriptedOpenAIServer", "ScriptedRequest", "count_tokens", "scripted_openai"]
 
 _TOKEN = re.compile(r"\S+\s*")
@@ -432,18 +430,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, state.completion_body(request, reply), reply.headers)
 
 
-@pytest.fixture
-def scripted_openai() -> Iterator[Callable[..., ScriptedOpenAIServer]]:
-    """A factory: ``scripted_openai(script=None, **options)`` starts a
-    :class:`ScriptedOpenAIServer`; every server it started is stopped at teardown."""
-    servers: list[ScriptedOpenAIServer] = []
+try:  # the fixture, for pytest; the server itself (benchmarks) needs only the stdlib
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None
 
-    def start(script: Script = None, **options: Any) -> ScriptedOpenAIServer:
-        server = ScriptedOpenAIServer(script, **options).start()
-        servers.append(server)
-        return server
+if pytest is not None:
+    @pytest.fixture
+    def scripted_openai() -> Iterator[Callable[..., ScriptedOpenAIServer]]:
+        """A factory: ``scripted_openai(script=None, **options)`` starts a
+        :class:`ScriptedOpenAIServer`; every server it started is stopped at teardown."""
+        servers: list[ScriptedOpenAIServer] = []
 
-    yield start
-    for server in servers:
-        server.stop()
+        def start(script: Script = None, **options: Any) -> ScriptedOpenAIServer:
+            server = ScriptedOpenAIServer(script, **options).start()
+            servers.append(server)
+            return server
+
+        yield start
+        for server in servers:
+            server.stop()
 
