@@ -1,4 +1,4 @@
-"""Smoke test of ``benchmarks/decontamination_benchmark.py`` on a few hundred rows."""
+"""Smoke test of ``benchmarks/decontamination_benchmark.py`` on 200 rows."""
 
 import importlib.util
 import json
@@ -12,9 +12,9 @@ def test_small_run_finds_every_planted_row_and_agrees_with_the_naive_matcher(tes
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     output = tmp_path / "figures.json"
-    figures = module.main(["--rows", "400", "--planted", "12", "--naive-sample", "60", "--num-proc", "1",
+    figures = module.main(["--rows", "200", "--planted", "8", "--naive-sample", "30", "--num-proc", "1",
                            "--data-dir", str(test_data_dir), "--json", str(output)])
     assert figures == json.loads(output.read_text())
-    assert figures["rows"] == 400 and figures["planted"] == 12 and figures["planted_missed"] == 0
-    assert figures["sample_disagreements"] == 0 and figures["removed"] >= 12
-    assert figures["naive_sample_rows"] == 60 and "ratio_plain_vs_naive" in figures
+    assert figures["rows"] == 200 and figures["planted"] == 8 and figures["planted_missed"] == 0
+    assert figures["sample_disagreements"] == 0 and figures["removed"] >= 8
+    assert figures["naive_sample_rows"] == 30 and "ratio_plain_vs_naive" in figures
