@@ -53,7 +53,7 @@ def _start(base_url: str, cache: Path, out: Path) -> subprocess.Popen:
 
 
 def test_sigkill_midway_then_rerun_sends_only_the_unfinished_requests(scripted_openai, tmp_path):
-    server = scripted_openai(teacher, latency=0.04)
+    server = scripted_openai(teacher, latency=0.1)
     key_of = {r.fingerprint(): r.messages[-1]["content"] for r in the_requests()}
     cache, out = tmp_path / "responses.sqlite", tmp_path / "results.json"
 
