@@ -106,6 +106,8 @@ class EvalArguments:
     concurrency: int = field(default=16, **_help("Requests in flight (endpoint backend)."))
     request_timeout: float = field(default=300.0, **_help("Seconds per endpoint request."))
     max_retries: int = field(default=5, **_help("Retries of a failed request (endpoints)."))
+    retry_backoff: float = field(default=1.0, **_help(
+        "Seconds before the first retry (doubling after each; a server's Retry-After wins)."))
     samples_per_description: int = field(default=1, **_help(
         "ExplainSynthesize samples per description (the paper: 1, each description its own "
         "problem)."))

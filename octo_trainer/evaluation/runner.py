@@ -129,7 +129,8 @@ class Run:
         self.fmt = fmt
         cache = Path(args.cache) if args.cache else self.dir / "responses.sqlite"
         with GenerationClient(self.handle.backend, cache=cache, concurrency=args.concurrency,
-                              max_retries=args.max_retries, progress=args.progress) as client:
+                              max_retries=args.max_retries, backoff=args.retry_backoff,
+                              progress=args.progress) as client:
             first = [item for task in self.tasks if task != SYNTHESIZE_FROM_DESCRIPTION
                      for item in self._items(task)]
             self._generate(client, first)
