@@ -1,28 +1,40 @@
 """Check and warm the HumanEvalPack toolchains: ``humanevalpack-toolchains {check,prepare}``.
 
-``check`` reports, per language, whether every tool is installed (and how to get what is not);
+``check`` reports, per language, whether every piece it needs is there -- the tools, and what
+they build against: the regex/md5 crates resolving offline, testify and its dependencies in the
+GOPATH, the Boost and OpenSSL headers and libraries, npm for js-md5 -- and the sandbox
+(bubblewrap); each missing piece is named with the command that installs it.
 ``prepare`` also does the one-time work each language caches (precompiled headers, prebuilt
-crates, a warm Go build cache, the Java compile server) so that the first evaluation is fast.
+crates, a warm Go build cache, js-md5 from the npm registry, the Java compile server) so that
+the first evaluation is fast. On Debian/Ubuntu ``scripts/install_toolchains.sh`` installs
+everything (the [toolchains] group of ``scripts/debian-packages.txt``).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from octopack_common import cache_dir
 
 from .languages import LANGUAGES, ToolchainMissing, get_language
+from .sandbox import Sandbox, SandboxUnavailable
+
+SANDBOX = "sandbox"  # the row of check() that is not a language
+INSTALL_ALL = "scripts/install_toolchains.sh"
 
 
 def default_toolchain_dir() -> Path:
     return cache_dir() / "toolchains"
 
 
-def check(languages=LANGUAGES) -> dict[str, str | None]:
-    """language -> None when ready, else the message naming what is missing."""
+def check(languages=LANGUAGES, sandbox: bool = True) -> dict[str, str | None]:
+    """name -> None when ready, else the message naming what is missing (one line per piece,
+    each with the command that installs it). ``sandbox``: also check bubblewrap (``"sandbox"``)."""
     status = {}
     for name in languages:
         try:
@@ -30,7 +42,29 @@ def check(languages=LANGUAGES) -> dict[str, str | None]:
             status[name] = None
         except ToolchainMissing as missing:
             status[name] = str(missing)
+    if sandbox:
+        status[SANDBOX] = check_sandbox()
     return status
+
+
+def check_sandbox() -> str | None:
+    """None when bubblewrap is installed, else what installs it. (Whether it can isolate on
+    this machine is :func:`sandbox_warning`: without namespaces runs fall back to rlimits.)"""
+    if shutil.which("bwrap") is None:
+        return ("bubblewrap (`bwrap`, the sandbox of every run): `apt-get install bubblewrap`; "
+                "without it programs run with resource limits only")
+    return None
+
+
+def sandbox_warning() -> str | None:
+    """Why bubblewrap, installed, cannot isolate here (e.g. no user namespaces), else None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            Sandbox(mode="bwrap")
+        except SandboxUnavailable as unavailable:
+            return str(unavailable)
+    return None
 
 
 def prepare(languages=LANGUAGES, cache_dir: Path | None = None) -> dict[str, float]:
@@ -59,10 +93,16 @@ def main(argv=None) -> int:
     status = check(args.languages)
     width = max(len(name) for name in status)
     for name, problem in status.items():
-        print(f"{name:<{width}}  {'ok' if problem is None else 'MISSING: ' + problem}")
+        if problem is None:
+            print(f"{name:<{width}}  ok")
+            continue
+        for i, line in enumerate(problem.splitlines()):
+            print(f"{name if i == 0 else '':<{width}}  {'MISSING: ' if i == 0 else '  '}{line}")
+    if status.get(SANDBOX) is None and (warning := sandbox_warning()):
+        print(f"{SANDBOX:<{width}}  WARNING: {warning}")
     if any(problem is not None for problem in status.values()):
-        print("\nInstall what is missing (scripts/install_toolchains.sh does it on Debian/Ubuntu).",
-              file=sys.stderr)
+        print(f"\nInstall what is missing: the commands above, or all of it on Debian/Ubuntu with "
+              f"`{INSTALL_ALL}`.", file=sys.stderr)
         return 1
     if args.action == "prepare":
         for name, seconds in prepare(args.languages, args.cache_dir).items():
