@@ -64,6 +64,12 @@ def file_lock(lock_path: str | os.PathLike[str]) -> Iterator[None]:
 
 
 # -- atomic files -------------------------------------------------------------------------------
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _fsync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
@@ -81,6 +87,7 @@ def atomic_path(target: str | os.PathLike[str], fsync: bool = True) -> Iterator[
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual mode
     try:
         yield Path(temporary)
         if fsync:
