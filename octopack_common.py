@@ -65,7 +65,13 @@ def file_lock(lock_path: str | os.PathLike[str]) -> Iterator[None]:
 
 # -- atomic files -------------------------------------------------------------------------------
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process umask, read without changing it (``os.umask`` would, for every thread)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
