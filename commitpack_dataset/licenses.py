@@ -19,10 +19,11 @@ import functools
 import logging
 import os
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
+
+from octopack_common import CommandFailed, run_checked
 
 logger = logging.getLogger(__name__)
 
@@ -78,20 +79,19 @@ def license_file_names(names: Iterable[str]) -> List[str]:
 
 def detect_repository_license(git_dir: Path, revision: str = "HEAD") -> str:
     """License value of the repository at ``revision`` (``unknown`` on any git failure)."""
-    listing = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "ls-tree", "--name-only", "-z", revision],
-        capture_output=True,
-    )
-    if listing.returncode != 0:
+    git = ["git", "--git-dir", str(git_dir)]
+    try:
+        listing = run_checked([*git, "ls-tree", "--name-only", "-z", revision], "git ls-tree",
+                              encoding="utf-8", errors="replace").stdout
+    except CommandFailed:
         return UNKNOWN
-    names = [n.decode("utf-8", errors="replace") for n in listing.stdout.split(b"\0") if n]
-    for name in license_file_names(names):
-        blob = subprocess.run(
-            ["git", "--git-dir", str(git_dir), "cat-file", "blob", f"{revision}:{name}"], capture_output=True
-        )
-        if blob.returncode != 0:
+    for name in license_file_names([n for n in listing.split("\0") if n]):
+        try:
+            text = run_checked([*git, "cat-file", "blob", f"{revision}:{name}"], "git cat-file",
+                               encoding="utf-8", errors="ignore").stdout
+        except CommandFailed:
             continue
-        license_value = identify_license_text(blob.stdout.decode("utf-8", errors="ignore"))
+        license_value = identify_license_text(text)
         if license_value != UNKNOWN:
             return license_value
     return UNKNOWN

@@ -14,7 +14,15 @@ A *candidate* is a commit with a single modified file (reference A.2 steps 7-8, 
 Everything that is not a candidate is counted in ``CommitMiner.skipped`` (a ``Counter`` of
 reasons) instead of raising: merges, no/multiple modified files, submodules, symlinks, binary
 blobs, blobs over the size limit, missing blobs (shallow or partial clones), and git failures
-(corrupt repositories, bad revisions).
+(corrupt repositories, bad revisions; also listed in ``CommitMiner.failures``).
+
+Three of those are our additions to the released scripts, each switchable: every merge commit
+dropped (``drop_merge_commits=False`` reads a merge against its first parent, as the scripts'
+``FETCH_HEAD^``), NUL bytes drop a file as binary (``skip_binary``), submodule and symlink entries
+are skipped (``skip_submodules_and_symlinks=False``: a symlink's contents are its target path, a
+submodule's are empty, as the scripts' ``git checkout`` + ``cat`` left them); so is the size limit
+(``max_blob_bytes=None``). A blob missing from the mined repository is read from another repository
+that holds the commit when ``alternates`` names them (blobs are content-addressed).
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ import subprocess
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import IO, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from octopack_common import CommandFailed, run_checked
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +77,7 @@ class LoggedCommit:
     author_date: str
     message: str
     entries: List[RawEntry] = dataclasses.field(default_factory=list)
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)  # what a prefilter wants to keep with it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +93,7 @@ class MinedCommit:
     new_blob: str
     old_contents: str
     new_contents: str
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)  # the LoggedCommit's
 
     @property
     def subject(self) -> str:
@@ -251,7 +263,8 @@ class BlobReader:
         self.close()
 
 
-def _looks_like_url(location: str) -> bool:
+def looks_like_url(location: str) -> bool:
+    """A clone URL (``scheme://...`` or ``user@host:path``) rather than a local path."""
     return "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location) is not None
 
 
@@ -266,23 +279,24 @@ def cached_clone(url: str, cache_dir: os.PathLike) -> Path:
         command = ["git", "--git-dir", str(destination), "fetch", "--prune", "--quiet", "origin"]
     else:
         command = ["git", "clone", "--mirror", "--quiet", url, str(destination)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0:
-        raise MiningError(f"{' '.join(command[:3])} failed for {url}: {result.stderr.strip()}")
+    try:
+        run_checked(command, f"{' '.join(command[:3])} of {url}", timeout=3600)
+    except (CommandFailed, subprocess.TimeoutExpired) as error:
+        detail = error.stderr.strip() if isinstance(error, CommandFailed) else "timed out"
+        raise MiningError(f"{' '.join(command[:3])} failed for {url}: {detail}") from None
     return destination
 
 
 def resolve_git_dir(location: str, clone_cache_dir: Optional[os.PathLike] = None) -> Path:
     """Return the git directory of a local path (work tree or bare) or a cached clone of a URL."""
-    if _looks_like_url(location):
+    if looks_like_url(location):
         if clone_cache_dir is None:
             raise MiningError(f"{location} is a URL; pass clone_cache_dir to clone it")
         return cached_clone(location, clone_cache_dir)
-    result = subprocess.run(
-        ["git", "-C", str(location), "rev-parse", "--absolute-git-dir"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise MiningError(f"not a git repository: {location}: {result.stderr.strip()}")
+    try:
+        result = run_checked(["git", "-C", str(location), "rev-parse", "--absolute-git-dir"], "git rev-parse")
+    except CommandFailed as error:
+        raise MiningError(f"not a git repository: {location}: {error.stderr.strip()}") from None
     return Path(result.stdout.strip())
 
 
@@ -293,8 +307,10 @@ class CommitMiner:
     ``revisions`` are passed to ``git log`` as-is (``("HEAD",)``, ``("--all",)``, ``("v1..v2",)``);
     ``since``/``until`` become ``--since``/``--until``. Blobs over ``max_blob_bytes`` are skipped.
     ``prefilter(commit, entry)`` runs before any blob is read and returns a drop reason, or ``""``
-    to read the blobs; use it for rules that need only the message and path. The blobs of up to
-    ``batch_size`` consecutive candidates are requested at once (one write per cat-file process).
+    to read the blobs; use it for rules that need only the message and path (it may keep data in
+    ``commit.extra``, which the MinedCommit carries). The blobs of up to ``batch_size`` consecutive
+    candidates are requested at once (one write per cat-file process). ``alternates(commit)`` names
+    other git directories holding the commit, asked for blobs missing here.
     """
 
     revisions: Sequence[str] = ("HEAD",)
@@ -303,14 +319,21 @@ class CommitMiner:
     max_blob_bytes: Optional[int] = DEFAULT_MAX_BLOB_BYTES
     strict: bool = False
     skip_binary: bool = True
+    drop_merge_commits: bool = True
+    skip_submodules_and_symlinks: bool = True
     clone_cache_dir: Optional[str] = None
     prefilter: Optional[Callable[[LoggedCommit, RawEntry], str]] = None
+    alternates: Optional[Callable[[LoggedCommit], Sequence[str]]] = None
     batch_size: int = BLOB_BATCH_SIZE
     skipped: Counter = dataclasses.field(default_factory=Counter)
+    failures: List[Tuple[str, str, str]] = dataclasses.field(default_factory=list)  # (location, reason, git's message)
+    _readers: Dict[str, "BlobReader"] = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     def _log_command(self, git_dir: Path) -> List[str]:
         command = ["git", "--git-dir", str(git_dir), "log", "--raw", "-z", "--no-renames", "--no-abbrev"]
         command += ["--no-color", "--no-ext-diff", f"--format={_LOG_FORMAT}"]
+        if not self.drop_merge_commits:
+            command.append("--diff-merges=first-parent")
         if self.since:
             command.append(f"--since={self.since}")
         if self.until:
@@ -319,7 +342,7 @@ class CommitMiner:
 
     def single_modified_entry(self, commit: LoggedCommit) -> Tuple[Optional[RawEntry], str]:
         """The commit's one modified entry, or ``(None, reason)``."""
-        if len(commit.parents) > 1:
+        if len(commit.parents) > 1 and self.drop_merge_commits:
             return None, "merge_commit"
         if not commit.parents:
             return None, "root_commit"
@@ -332,13 +355,40 @@ class CommitMiner:
             return None, "strict_not_single_path"
         return modified[0], ""
 
-    @staticmethod
-    def mode_reason(entry: RawEntry) -> str:
+    def mode_reason(self, entry: RawEntry) -> str:
+        """``submodule`` or ``symlink`` for such entries when they are skipped, else ``""``."""
+        if not self.skip_submodules_and_symlinks:
+            return ""
         if _SUBMODULE_MODE in (entry.old_mode, entry.new_mode):
             return "submodule"
         if _SYMLINK_MODE in (entry.old_mode, entry.new_mode):
             return "symlink"
         return ""
+
+    def _reader(self, git_dir: str) -> "BlobReader":
+        if git_dir not in self._readers:
+            self._readers[git_dir] = BlobReader(Path(git_dir))
+        return self._readers[git_dir]
+
+    def close_alternates(self) -> None:
+        """Stop the cat-file processes opened for alternates."""
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+    def _read_elsewhere(self, commit: LoggedCommit, entry: RawEntry) -> Tuple[str, Optional[bytes], Optional[bytes]]:
+        """``(reason, old, new)`` from the first alternate that has both blobs (reason ``missing_blob`` if none)."""
+        for git_dir in (self.alternates(commit) if self.alternates is not None else ()):
+            reader = self._reader(git_dir)
+            sizes = reader.sizes([entry.old_blob, entry.new_blob])
+            if None in sizes:
+                continue
+            if self.max_blob_bytes is not None and max(sizes) > self.max_blob_bytes:
+                return "blob_too_large", None, None
+            old, new = reader.read_many([entry.old_blob, entry.new_blob])
+            if old is not None and new is not None:
+                return "", old, new
+        return "missing_blob", None, None
 
     def _size_reasons(self, blobs: BlobReader, batch: Sequence[Tuple[LoggedCommit, RawEntry]]) -> List[str]:
         """Per candidate: ``""`` or why its blobs are not read (missing, too large), one round trip."""
@@ -357,16 +407,21 @@ class CommitMiner:
 
     def read_batch(self, blobs: BlobReader, batch: Sequence[Tuple[LoggedCommit, RawEntry]]) -> Iterator[MinedCommit]:
         """Read the blobs of a batch of candidates with one request per process; yield in order."""
-        reasons = self._size_reasons(blobs, batch)
-        wanted = [entry for (_, entry), reason in zip(batch, reasons) if not reason]
+        submodule = [_SUBMODULE_MODE in (entry.old_mode, entry.new_mode) for _, entry in batch]
+        blob_batch = [candidate for candidate, is_submodule in zip(batch, submodule) if not is_submodule]
+        size_reasons = iter(self._size_reasons(blobs, blob_batch))
+        reasons = ["" if is_submodule else next(size_reasons) for is_submodule in submodule]
+        wanted = [entry for (_, entry), reason, is_submodule in zip(batch, reasons, submodule)
+                  if not reason and not is_submodule]
         contents = iter(blobs.read_many([sha for entry in wanted for sha in (entry.old_blob, entry.new_blob)]))
-        for (commit, entry), reason in zip(batch, reasons):
-            if not reason:
+        for (commit, entry), reason, is_submodule in zip(batch, reasons, submodule):
+            old = new = b""  # a submodule kept as a file reads as empty, as the scripts' checkout left it
+            if not reason and not is_submodule:
                 old, new = next(contents), next(contents)
-                if old is None or new is None:
-                    reason = "missing_blob"
-                elif self.skip_binary and (b"\0" in old or b"\0" in new):
-                    reason = "binary"
+            if reason == "missing_blob" or (not reason and (old is None or new is None)):
+                reason, old, new = self._read_elsewhere(commit, entry)
+            if not reason and self.skip_binary and (b"\0" in old or b"\0" in new):
+                reason = "binary"
             if reason:
                 self.skipped[reason] += 1
                 continue
@@ -380,6 +435,7 @@ class CommitMiner:
                 new_blob=entry.new_blob,
                 old_contents=_decode(old),
                 new_contents=_decode(new),
+                extra=commit.extra,
             )
 
     def mine(self, location: str) -> Iterator[MinedCommit]:
@@ -389,6 +445,7 @@ class CommitMiner:
         except (MiningError, OSError, subprocess.SubprocessError) as error:
             logger.warning("skipping repository %s: %s", location, error)
             self.skipped["repository_unavailable"] += 1
+            self.failures.append((location, "repository_unavailable", str(error)))
             return
         with tempfile.TemporaryFile() as stderr_file, BlobReader(git_dir) as blobs:
             log = subprocess.Popen(self._log_command(git_dir), stdout=subprocess.PIPE, stderr=stderr_file)
@@ -397,11 +454,13 @@ class CommitMiner:
             finally:
                 log.stdout.close()
                 returncode = log.wait()
+                self.close_alternates()
             if returncode not in (0, -13):  # -13: SIGPIPE when the consumer stopped early
                 stderr_file.seek(0)
-                message = stderr_file.read().decode("utf-8", errors="replace").strip()
+                message = " ".join(stderr_file.read().decode("utf-8", errors="replace").split())
                 logger.warning("git log failed in %s (%s): %s", location, returncode, message)
                 self.skipped["git_log_failed"] += 1
+                self.failures.append((location, "git_log_failed", message or f"exit {returncode}"))
 
     def _candidates(self, stdout: IO[bytes]) -> Iterator[Tuple[LoggedCommit, RawEntry]]:
         """Commits whose one modified entry passes every check that needs no blob."""

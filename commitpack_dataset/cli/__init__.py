@@ -11,8 +11,8 @@
   [--png chart.png] [--push-to-hub REPO_ID]``: the same mining and rules as a datatrove pipeline
   (``commitpack_dataset.scale``), ``OUT/data/<config>/*.parquet``, resumable.
 
-Modules: ``files`` (atomic output, input reading), ``commands`` (mine, filter, push), ``stats``,
-``scale``, ``errors``.
+Modules: ``options`` (the mining and tokenizer options), ``files`` (per-language output, input
+reading), ``commands`` (mine, filter, push), ``stats``, ``scale``, ``errors``.
 """
 
 from __future__ import annotations
@@ -25,16 +25,8 @@ from commitpack_dataset.cli.commands import command_filter, command_mine, comman
 from commitpack_dataset.cli.errors import CliError
 from commitpack_dataset.cli.files import FORMATS, LanguageFiles, read_records, write_by_language
 from commitpack_dataset.cli.scale import add_scale_parser
+from commitpack_dataset.cli.options import add_mining_arguments, add_tokenizer_arguments, mining_options
 from commitpack_dataset.cli.stats import command_stats
-
-
-def add_mining_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``mine`` and ``scale``: languages, FT rules, tokenizer, license policy, clone cache."""
-    parser.add_argument("--languages", nargs="+", help="display or config names (default: every language)")
-    parser.add_argument("--ft", action="store_true", help="apply the CommitPackFT rules too")
-    parser.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer for --ft, or 'estimate'")
-    parser.add_argument("--license-policy", choices=("keep-unknown", "drop-unknown"), default="keep-unknown")
-    parser.add_argument("--clone-cache-dir", help="where URLs are mirror-cloned")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,10 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     filt.add_argument("-o", "--output", required=True)
     filt.add_argument("--format", choices=FORMATS, default="jsonl")
     filt.add_argument("--overwrite", action="store_true", help="replace an existing OUT/data directory")
-    filt.add_argument("--tokenizer", default="bigcode/starcoder", help="tokenizer name/path, or 'estimate'")
-    filt.add_argument("--min-tokens", type=int, default=50)
-    filt.add_argument("--max-tokens", type=int, default=768)
-    filt.add_argument("--not-faithful", action="store_true", help="our corrections instead of the released scripts")
+    add_tokenizer_arguments(filt)
     filt.set_defaults(handler=command_filter)
 
     stats = commands.add_parser("stats", help="drop statistics as a table and a bar chart")
@@ -92,4 +81,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
 
 
-__all__ = ["CliError", "LanguageFiles", "build_parser", "main", "read_records", "write_by_language"]
+__all__ = ["CliError", "LanguageFiles", "build_parser", "main", "mining_options", "read_records", "write_by_language"]

@@ -40,67 +40,71 @@ def resolve_languages(requested: Optional[Sequence[str]]) -> Optional[tuple]:
     return tuple(dict.fromkeys(resolved))
 
 
-def check_repositories(repositories: Sequence[str]) -> None:
-    """Local repository paths must exist and be git repositories (URLs are checked when cloned)."""
-    from commitpack_dataset.mining import MiningError, _looks_like_url, resolve_git_dir
+def check_repositories(repositories: Sequence[str], skip_unreadable: bool = False) -> None:
+    """Local repository paths must exist and be git repositories (URLs are checked when cloned; the
+    builder checks the rest and names what it cannot read)."""
+    from commitpack_dataset.mining import looks_like_url
+    from commitpack_dataset.repositories import UnreadableRepository, resolve_location
 
     for location in repositories:
-        if _looks_like_url(location):
+        if looks_like_url(location) or skip_unreadable:
             continue
-        if not Path(location).exists():
-            raise CliError(f"repository path not found: {location}")
         try:
-            resolve_git_dir(location)
-        except MiningError as error:
+            resolve_location(location)
+        except UnreadableRepository as error:
             raise CliError(str(error)) from error
 
 
 def command_mine(args: argparse.Namespace) -> int:
     """Mine repositories with the builder and write per-language files plus drop counts."""
-    from commitpack_dataset.builders import ALL_LANGUAGES_CONFIG, CommitPack, CommitPackFT, drop_table
+    from commitpack_dataset.builders import ALL_LANGUAGES_CONFIG, CommitPack, CommitPackFT
+    from commitpack_dataset.cli.options import mining_options
+    from commitpack_dataset.repositories import UnreadableRepository
 
-    check_repositories(args.repositories)
+    check_repositories(args.repositories, args.skip_unreadable_repositories)
     prepare_output(args.output, args.overwrite)
     languages = resolve_languages(args.languages)
     builder_class = CommitPackFT if args.ft else CommitPack
     with contextlib.ExitStack() as stack:
         cache_dir = args.cache_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="commitpack-cache-"))
         kwargs = {"languages": languages} if languages else {}
-        if args.ft:
-            kwargs["tokenizer"] = args.tokenizer
         builder = builder_class(cache_dir=str(cache_dir), config_name=ALL_LANGUAGES_CONFIG,
-                                repositories=tuple(args.repositories), clone_cache_dir=args.clone_cache_dir,
-                                license_policy=args.license_policy, **kwargs)
-        builder.download_and_prepare(num_proc=args.num_proc if len(args.repositories) > 1 else None)
+                                repositories=tuple(args.repositories), **mining_options(args), **kwargs)
+        try:
+            builder.download_and_prepare(num_proc=args.num_proc if len(args.repositories) > 1 else None)
+        except UnreadableRepository as error:
+            raise CliError(str(error)) from None
         counts = builder.drop_statistics()
-        rows = {}
-        if builder.info.splits["train"].num_examples:
-            rows = write_by_language(Path(args.output), builder.as_dataset("train"), args.format)
-    write_drop_summary(Path(args.output), rows, counts)
+        rows = write_by_language(Path(args.output), builder.as_dataset("train"), args.format)
+        report, token_counter = builder.statistics_report(), builder.token_counter()
+    write_drop_summary(Path(args.output), rows, counts, token_counter)
     print(f"kept {sum(rows.values())} commits in {len(rows)} languages -> {args.output}")
-    print(drop_table(counts))
+    print(report)
     return 0
 
 
 def command_filter(args: argparse.Namespace) -> int:
     """Run the CommitPackFT rules over CommitPack files; write per-language files plus drop counts."""
-    from commitpack_dataset.filters import commitpackft_pipeline
+    from commitpack_dataset.filters import commitpackft_pipeline, token_counter_info
+    from commitpack_dataset.filters.tokens import describe_counter
 
-    tokenizer = None if args.tokenizer in ("", "estimate") else args.tokenizer
     files = input_files(args.inputs)
     prepare_output(args.output, args.overwrite, files)
-    pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=tokenizer,
+    pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=args.tokenizer,
                                      min_tokens=args.min_tokens, max_tokens=args.max_tokens)
     rows = write_by_language(Path(args.output), pipeline(record for path in files for record in read_records(path)),
                              args.format)
-    write_drop_summary(Path(args.output), rows, pipeline.dropped)
+    token_counter = token_counter_info(pipeline)
+    write_drop_summary(Path(args.output), rows, pipeline.dropped, token_counter)
     print(pipeline.table())
+    if token_counter:
+        print(describe_counter(token_counter))
     return 0
 
 
 def projected_records(files: List[str]) -> Iterator[dict]:
     """The CommitPack fields of every record of ``files`` (a generator for ``Dataset.from_generator``)."""
-    from commitpack_dataset.builders import FIELDS
+    from commitpack_dataset.construction import FIELDS
 
     for path in files:
         for row in read_records(Path(path)):

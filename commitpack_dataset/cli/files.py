@@ -1,83 +1,60 @@
 """Atomic per-language output files and CommitPack input files (JSONL / Parquet) for the CLI.
 
-Every output file is written to a temporary file next to it and renamed into place.
+Every output file is written to a temporary file next to it and renamed into place
+(``octopack_common.atomic_path``); the layout is ``construction.language_dir``'s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence
+
+from octopack_common import atomic_path, write_json_atomic
 
 from commitpack_dataset.cli.errors import CliError
+from commitpack_dataset.construction import FIELDS, language_dir
 
 DROP_COUNTS_FILE = "drop_counts.json"
 FORMATS = ("jsonl", "parquet")
 INPUT_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it onto ``target`` if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def write_json(target: Path, payload: dict) -> None:
-    """Write ``payload`` as indented JSON, atomically."""
-    with atomic_path(target) as temporary:
-        temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 class LanguageFiles:
     """Streams records into ``output/data/<config>/data.<format>``, one file per language.
 
-    Each file is written to a temporary file next to its target and renamed into place by
-    ``close()``; ``abort()`` (or leaving the ``with`` block with an exception) removes them. Parquet
+    Each file is an ``octopack_common.atomic_path``: written beside its target and renamed into place
+    by ``close()``; ``abort()`` (or leaving the ``with`` block with an exception) removes them. Parquet
     rows are buffered ``batch_size`` at a time per language, so memory stays bounded.
     """
 
     def __init__(self, output: Path, file_format: str, batch_size: int = 1000):
         self.output, self.file_format, self.batch_size = Path(output), file_format, batch_size
         self.rows: Dict[str, int] = {}
-        self._open: Dict[str, tuple] = {}  # config -> (target, temporary, handle or writer, buffer)
+        self._open: Dict[str, tuple] = {}  # config -> (handle or writer, buffer)
+        self._files = contextlib.ExitStack()  # the atomic paths, renamed into place when it closes
 
     def _start(self, name: str) -> tuple:
-        target = self.output / "data" / name / f"data.{self.file_format}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        target = self.output / language_dir(name) / f"data.{self.file_format}"
+        temporary = self._files.enter_context(atomic_path(target))
         if self.file_format == "jsonl":
-            sink = os.fdopen(handle, "w", encoding="utf-8")
+            sink = open(temporary, "w", encoding="utf-8")
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            from commitpack_dataset.builders import FIELDS
-
-            os.close(handle)
-            sink = pq.ParquetWriter(temporary, pa.schema([(field, pa.string()) for field in FIELDS]))
-        self._open[name] = (target, temporary, sink, [])
+            sink = pq.ParquetWriter(str(temporary), pa.schema([(field, pa.string()) for field in FIELDS]))
+        self._open[name] = (sink, [])
         self.rows[name] = 0
         return self._open[name]
 
     def write(self, record: dict) -> None:
         """Append one record to its language's file."""
-        from commitpack_dataset.builders import FIELDS
         from commitpack_dataset.languages import config_name
 
         name = config_name(record["lang"])
-        _, _, sink, buffer = self._open.get(name) or self._start(name)
+        sink, buffer = self._open.get(name) or self._start(name)
         row = {field: record[field] for field in FIELDS}
         if self.file_format == "jsonl":
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -97,22 +74,22 @@ class LanguageFiles:
 
     def close(self) -> Dict[str, int]:
         """Finish every file and rename it into place; return rows per config."""
-        for target, temporary, sink, buffer in self._open.values():
+        for sink, buffer in self._open.values():
             if self.file_format == "parquet":
                 self._flush_parquet(sink, buffer)
             sink.close()
-            os.replace(temporary, target)
         self._open.clear()
+        self._files.close()
         return dict(self.rows)
 
     def abort(self) -> None:
         """Close and delete every temporary file; nothing is renamed into place."""
-        for _, temporary, sink, _ in self._open.values():
+        for sink, _ in self._open.values():
             with contextlib.suppress(Exception):
                 sink.close()
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
         self._open.clear()
+        error = RuntimeError("aborted")
+        self._files.__exit__(type(error), error, None)
 
     def __enter__(self) -> "LanguageFiles":
         return self
@@ -124,11 +101,15 @@ class LanguageFiles:
             self.abort()
 
 
-def write_drop_summary(output: Path, rows_per_config: Dict[str, int], drop_counts: Dict[str, int]) -> None:
-    """``output/drop_counts.json``: rows kept per config and drops per reason (``commitpack stats`` reads it)."""
-    write_json(Path(output) / DROP_COUNTS_FILE, {"kept": sum(rows_per_config.values()),
-                                                  "rows_per_config": dict(rows_per_config),
-                                                  "drop_counts": dict(drop_counts)})
+def write_drop_summary(output: Path, rows_per_config: Dict[str, int], drop_counts: Dict[str, int],
+                       token_counter: Optional[Dict[str, str]] = None) -> None:
+    """``output/drop_counts.json``: rows kept per config, drops per reason and, when the token rule ran,
+    how it counted tokens (``commitpack stats`` reads it)."""
+    payload = {"kept": sum(rows_per_config.values()), "rows_per_config": dict(rows_per_config),
+               "drop_counts": dict(drop_counts)}
+    if token_counter:
+        payload["token_counter"] = token_counter
+    write_json_atomic(Path(output) / DROP_COUNTS_FILE, payload)
 
 
 def write_by_language(output: Path, records: Iterable[dict], file_format: str) -> Dict[str, int]:
@@ -174,8 +155,6 @@ def _rows(path: Path) -> Iterator[dict]:
 
 def read_records(path: Path) -> Iterator[dict]:
     """Yield records from one JSONL or Parquet file; unreadable files and bad rows raise CliError."""
-    from commitpack_dataset.builders import FIELDS
-
     rows = _rows(path)
     number = 0
     while True:

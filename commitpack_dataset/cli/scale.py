@@ -28,12 +28,12 @@ def scale_config(args: argparse.Namespace):
     """The ScaleConfig of the parsed arguments; invalid settings raise CliError."""
     from commitpack_dataset.builders import ALL_LANGUAGES_CONFIG, CommitPackConfig
     from commitpack_dataset.cli.commands import check_repositories, resolve_languages
+    from commitpack_dataset.cli.options import mining_options
     from commitpack_dataset.scale import ScaleConfig, ScaleError
 
-    check_repositories(args.repositories)
+    check_repositories(args.repositories, args.skip_unreadable_repositories)
     commitpack = CommitPackConfig(name=ALL_LANGUAGES_CONFIG, repositories=tuple(args.repositories),
-                                  languages=resolve_languages(args.languages), license_policy=args.license_policy,
-                                  clone_cache_dir=args.clone_cache_dir, tokenizer=args.tokenizer)
+                                  languages=resolve_languages(args.languages), **mining_options(args))
     try:
         return ScaleConfig(commitpack, args.output, ft=args.ft, tasks=args.tasks, workers=args.workers,
                            partitions=args.partitions, executor=args.executor,
@@ -47,21 +47,25 @@ def command_scale(args: argparse.Namespace) -> int:
     from commitpack_dataset.cli.files import write_drop_summary
     from commitpack_dataset.cli.stats import report_drops
     from commitpack_dataset.publish import push_parquet_languages
+    from commitpack_dataset.filters.tokens import describe_counter
+    from commitpack_dataset.repositories import UnreadableRepository
     from commitpack_dataset.scale import ScaleError, run_pipeline
 
     config = scale_config(args)
     try:
         result = run_pipeline(config)
-    except ScaleError as error:
+    except (ScaleError, UnreadableRepository) as error:
         raise CliError(str(error)) from error
     if not result.complete:
         print(f"tasks not finished yet {result.incomplete_tasks}: run the same command again when they are, "
               "to resume and report")
         return 0
-    write_drop_summary(Path(args.output), result.rows_per_config, result.drop_counts)
+    write_drop_summary(Path(args.output), result.rows_per_config, result.drop_counts, result.token_counter)
     print(f"kept {result.kept} commits in {len(result.rows_per_config)} languages -> {args.output}/data "
           f"({result.seconds:.1f} s)")
     report_drops(result.drop_counts, args.png)
+    if result.token_counter:
+        print(describe_counter(result.token_counter))
     if args.push_to_hub:
         pushed = push_parquet_languages(args.output, args.push_to_hub, private=args.private or None)
         print(f"pushed {result.kept} rows to {args.push_to_hub}: configs {', '.join(pushed)}")

@@ -8,8 +8,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional, Sequence
 
+from octopack_common import atomic_path
+
 from commitpack_dataset.cli.errors import CliError
-from commitpack_dataset.cli.files import atomic_path
 
 
 def load_drop_counts(paths: Sequence[str]) -> Counter:
@@ -50,7 +51,7 @@ def bar_chart(counts: Counter, target: Path, title: str = "Dropped commits per r
 
 def report_drops(counts: Counter, png: Optional[str] = None) -> None:
     """Print the drop table; draw the bar chart into ``png`` when given."""
-    from commitpack_dataset.builders import drop_table
+    from commitpack_dataset.construction import drop_table
 
     print(drop_table(counts))
     if png:

@@ -1,12 +1,15 @@
-"""CommitPack construction rules on the commit message and path (reference A.2 steps 3-5, 9-11, 15)."""
+"""CommitPack construction rules on the commit message and path (reference A.2 steps 3-5, 9-11, 13, 15)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import posixpath
-from typing import List
+from importlib import resources
+from typing import Iterable, List, Tuple
 
 from commitpack_dataset.filters.base import Filter, Mapper, Record
-from commitpack_dataset.languages import language_of
+from commitpack_dataset.languages import language_extensions, language_of
 
 MESSAGE_BLOCKLIST = frozenset(
     {
@@ -18,6 +21,20 @@ MESSAGE_BLOCKLIST = frozenset(
     }
 )
 EXTRA_MESSAGE_BLOCKLIST = frozenset({"initial commit", "please\n", "please", "lalala"})
+MIN_MESSAGE_CHARACTERS, MAX_MESSAGE_CHARACTERS = 5, 10_000  # exclusive bounds
+
+
+@functools.lru_cache(maxsize=1)
+def opt_out_logins() -> Tuple[str, ...]:
+    """The 44 GitHub logins that opted out of The Stack v1.2 (A.2-13), shipped as package data."""
+    text = resources.files("commitpack_dataset").joinpath("data/opt_out_logins.json").read_text("utf-8")
+    return tuple(json.loads(text)["logins"])
+
+
+@functools.lru_cache(maxsize=1)
+def map_suffixes() -> Tuple[str, ...]:
+    """Every suffix and bare file name of the language map, for ``str.endswith`` (A.2-9)."""
+    return tuple(suffix for suffixes in language_extensions().values() for suffix in suffixes)
 
 
 class MessageLength(Filter):
@@ -26,7 +43,7 @@ class MessageLength(Filter):
     reason = "message_length"
 
     def keep(self, record: Record) -> bool:
-        return 5 < len(str(record["message"])) < 10_000
+        return MIN_MESSAGE_CHARACTERS < len(str(record["message"])) < MAX_MESSAGE_CHARACTERS
 
 
 class MessageBlocklist(Filter):
@@ -48,12 +65,23 @@ class MergePrefix(Filter):
 
 
 class ExtensionInMap(Filter):
-    """A.2-9: keep if ``new_file`` resolves to a language of the map (A.3 rules)."""
+    """A.2-9: keep if ``new_file`` ends with a suffix of the language map.
+
+    ``faithful=True`` is the released ``new_file.endswith(suffixes)``, so ``src/GNUMakefile`` or
+    ``app.Dockerfile`` pass (their ``lang`` is then ``unknown``); ``faithful=False`` keeps only paths
+    that resolve to a language with the A.3 rules.
+    """
 
     reason = "extension_not_in_map"
 
+    def __init__(self, faithful: bool = True):
+        self.faithful = faithful
+
     def keep(self, record: Record) -> bool:
-        return language_of(str(record["new_file"])) is not None
+        path = str(record["new_file"])
+        if self.faithful:
+            return path.endswith(map_suffixes())
+        return language_of(path) is not None
 
 
 class WebEditorDefaultMessage(Filter):
@@ -85,22 +113,26 @@ class ExtraMessageBlocklist(Filter):
 
 
 class OptOutOwners(Filter):
-    """A.2-13: drop a row only if ``repos`` has exactly one entry whose owner opted out.
+    """A.2-13: drop a row only if ``repos`` has exactly one entry whose owner (before ``/``) opted out.
 
-    The login list (The Stack v1.2 opt-outs in the paper) is configurable; matching is
-    case-insensitive, as GitHub logins are.
+    The login list defaults to The Stack v1.2 opt-outs (``opt_out_logins()``). ``faithful=True``
+    matches exactly and case-sensitively, as the released script; ``faithful=False`` ignores case,
+    as GitHub logins do.
     """
 
     reason = "repository_owner_opted_out"
 
-    def __init__(self, logins):
-        self.logins = frozenset(login.lower() for login in logins)
+    def __init__(self, logins: Iterable[str] = None, faithful: bool = True):
+        logins = opt_out_logins() if logins is None else logins
+        self.faithful = faithful
+        self.logins = frozenset(logins) if faithful else frozenset(login.lower() for login in logins)
 
     def keep(self, record: Record) -> bool:
-        repos = [r for r in str(record["repos"]).split(",") if r]
+        repos = str(record["repos"]).split(",")
         if len(repos) != 1:
             return True
-        return repos[0].split("/", 1)[0].lower() not in self.logins
+        owner = repos[0].split("/")[0]
+        return (owner if self.faithful else owner.lower()) not in self.logins
 
 
 class AssignLanguage(Mapper):
@@ -120,7 +152,7 @@ def commitpack_steps(faithful: bool = True) -> List[object]:
         MessageLength(),
         MessageBlocklist(),
         MergePrefix(),
-        ExtensionInMap(),
+        ExtensionInMap(faithful=faithful),
         WebEditorDefaultMessage(faithful=faithful),
         ExtraMessageBlocklist(),
         AssignLanguage(),

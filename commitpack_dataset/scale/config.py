@@ -13,8 +13,9 @@ STAGES = ("index", "shared", "mine")
 MANIFEST_FILE = "scale.json"
 # CommitPackConfig fields that change which records a run produces (the resume check compares them).
 _RESULT_FIELDS = (
-    "languages", "license_policy", "repository_licenses", "revisions", "since", "until", "max_blob_bytes",
-    "strict", "faithful", "opt_out_logins", "tokenizer", "min_tokens", "max_tokens",
+    "languages", "repository_licenses", "revisions", "since", "until", "max_blob_bytes", "skip_binary",
+    "drop_merge_commits", "skip_submodules_and_symlinks", "skip_unreadable_repositories", "strict", "faithful",
+    "opt_out_logins", "tokenizer", "min_tokens", "max_tokens",
 )
 
 
@@ -86,6 +87,7 @@ class ScaleConfig:
     def settings(self) -> Dict[str, Any]:
         """Everything that changes the output of a run, as JSON-ready values (the resume check)."""
         commitpack = {name: getattr(self.commitpack, name) for name in _RESULT_FIELDS}
+        commitpack["license_policy"] = self.commitpack.resolved_license_policy()
         return json.loads(json.dumps({"repositories": self.repositories, "ft": self.ft, "tasks": self.tasks,
                                       "partitions": self.partitions, "commitpack": commitpack}))
 

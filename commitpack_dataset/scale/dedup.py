@@ -4,11 +4,14 @@ CommitPack keys every record by its commit and lists in ``repos`` every reposito
 (reference A.2-6, A.5); the builder does this inside one shard. Across tasks:
 
 1. ``IndexRepositories`` (task ``r`` owns repositories ``r, r + tasks, ...``): opens each
-   repository exactly as the builder does (clone cache, license detection and policy), lists its
-   commits with the builder's ``git rev-list`` and writes ``(commit, repository number)`` pairs into
-   hash partitions, plus one row per repository (name, git dir, license).
-2. ``FindSharedCommits`` (one task per partition): sorts its pairs and, for every commit held by
-   several repositories, tells each mining task holding a copy the sorted list of holders.
+   repository with the builder's ``repositories.open_repository`` (clone cache, readability, license
+   policy, repository languages), which also lists its commits (``git rev-list``), and writes
+   ``(commit, repository number)`` pairs into hash partitions, plus one row per repository (name,
+   git dir, license). An unreadable repository fails the task with ``UnreadableRepository`` unless
+   ``skip_unreadable_repositories`` (then its reason is counted).
+2. ``FindSharedCommits`` (one task per partition): groups its pairs (``repositories.group_holders``)
+   and, for every commit held by several repositories, tells each mining task holding a copy the
+   sorted list of holders.
 
 The mining stage then keeps the copy of the first (lowest-numbered) holder and drops the others
 as ``duplicate_commit`` before their blobs are read — the builder's choice, so the result does not
@@ -37,6 +40,7 @@ import numpy as np
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
+from commitpack_dataset.repositories import group_holders, open_repositories, repository_name
 from commitpack_dataset.scale.config import partition_of, task_of, task_repositories
 
 
@@ -97,18 +101,16 @@ class IndexRepositories(PipelineStep):
 
     def _index(self, number: int, pairs: Dict[int, List[Tuple[str, int]]]) -> dict:
         """Open repository ``number`` like the builder does; add its commits to ``pairs``; return its row."""
-        from commitpack_dataset.builders import RepositoryShard, repository_name
-
         location = self.repositories[number]
-        shard = RepositoryShard(self.commitpack, metadata_pipeline=None)
-        opened = shard.open_repositories([location])  # clone cache, license detection and policy, with drop reasons
-        for reason, count in shard.drop_counts.items():
+        opened = open_repositories([(number, location)], self.commitpack)
+        for reason, count in opened.drop_counts.items():
             self.stat_update(f"dropped_{reason}", value=count, unit="repository")
-        row = {"index": number, "location": location, "name": repository_name(location), "kept": bool(opened)}
-        if not opened:
+        row = {"index": number, "location": location, "name": repository_name(location),
+               "kept": bool(opened.repositories), "skipped": opened.skipped}
+        if not opened.repositories:
             return row
-        row["git_dir"], row["license"] = opened[0][1], opened[0][2]
-        commits = shard.containing_repositories(opened)  # the builder's git rev-list of the mined revisions
+        row.update(opened.repositories[0].row())
+        commits = opened.commits[number]
         for commit in commits:
             pairs[partition_of(commit, self.partitions)].append((commit, number))
         self.stat_update("commits", value=len(commits), unit="repository")
@@ -159,19 +161,16 @@ class FindSharedCommits(PipelineStep):
         folder = get_datafolder(self.index_dir)
         with self.track_time("partition"):
             commits, repositories = self._load(folder, rank)
-            order = np.lexsort((repositories, commits))  # by commit, then repository number
-            commits, repositories = commits[order], repositories[order]
-            starts = np.flatnonzero(np.r_[True, commits[1:] != commits[:-1]]) if len(commits) else np.array([], int)
-            sizes = np.diff(np.r_[starts, len(commits)])
             per_task: Dict[int, List[dict]] = defaultdict(list)
-            for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-                holders = repositories[start:start + size].tolist()
-                row = {"commit": commits[start].decode("ascii"), "repositories": holders}
+            shared = 0
+            for commit, holders in group_holders(commits, repositories):
+                shared += 1
+                row = {"commit": commit, "repositories": holders}
                 for task in sorted({task_of(holder, self.mining_tasks) for holder in holders}):
                     per_task[task].append(row)
             for task, rows in per_task.items():
                 _write_jsonl(folder, f"shared/{task:05d}/{rank:05d}.jsonl", rows)
         self.stat_update("commits", value=len(commits), unit="partition")
-        self.stat_update("shared_commits", value=int((sizes > 1).sum()), unit="partition")
+        self.stat_update("shared_commits", value=shared, unit="partition")
         if data:
             yield from data

@@ -12,13 +12,12 @@ resuming with different ones is refused (completed tasks would keep the old resu
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 import importlib.util
 import json
 import time
 from collections import Counter
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from commitpack_dataset.scale.config import MANIFEST_FILE, STAGES, ScaleConfig, ScaleError
 
@@ -31,43 +30,22 @@ _SLURM_REQUIRED = ("time", "partition")
 DROPPED_PREFIX = "dropped_"
 
 
-def ft_pipeline(commitpack):
-    """The CommitPackFT rules configured like the ``CommitPackFT`` builder (``estimate``: no tokenizer)."""
-    from commitpack_dataset.builders import ESTIMATE_TOKENS
-    from commitpack_dataset.filters import commitpackft_pipeline
-
-    tokenizer = None if commitpack.tokenizer in (None, "", ESTIMATE_TOKENS) else commitpack.tokenizer
-    return commitpackft_pipeline(faithful=commitpack.faithful, tokenizer=tokenizer,
-                                 min_tokens=commitpack.min_tokens, max_tokens=commitpack.max_tokens)
-
-
-def opt_out_pipeline(logins):
-    """The opt-out rule (A.2-13) as a one-step Pipeline."""
-    from commitpack_dataset.filters import Pipeline
-    from commitpack_dataset.filters.commitpack import OptOutOwners
-
-    return Pipeline([OptOutOwners(logins)])
+TOKEN_COUNTER_DIR = "token_counter"
 
 
 def build_pipelines(config: ScaleConfig) -> Dict[str, List[Any]]:
-    """``stage -> list of datatrove steps`` for the index, shared-commit and mining stages."""
-    from commitpack_dataset.filters import commitpack_pipeline
+    """``stage -> list of datatrove steps`` for the index, shared-commit and mining stages; the mining
+    steps follow ``construction.STEPS`` (the builder's order)."""
+    from commitpack_dataset.construction import AFTER_BLOBS, BEFORE_BLOBS, RecordSteps
     from commitpack_dataset.scale import dedup, steps
 
     commitpack = config.commitpack
-    mine = [
-        steps.ReadCommits(commitpack, config.index_dir),
-        steps.FirstCopyOfCommit(config.index_dir),
-        steps.RulesFilter("📏 CommitPack rules",
-                          functools.partial(commitpack_pipeline, faithful=commitpack.faithful)),
-    ]
-    if commitpack.languages is not None:
-        mine.append(steps.LanguageSelection(commitpack.languages))
+    enabled = RecordSteps(commitpack, config.ft).enabled  # which record steps this configuration runs
+    report_dir = f"{config.logging_dir('mine')}/{TOKEN_COUNTER_DIR}"
+    mine = [steps.ReadCommits(commitpack, config.index_dir)]
+    mine += [steps.RecordStep(name, commitpack, config.ft) for name in enabled(BEFORE_BLOBS)]
     mine.append(steps.ReadContents(commitpack))
-    if commitpack.opt_out_logins:
-        mine.append(steps.RulesFilter("🙅 opt-out", functools.partial(opt_out_pipeline, commitpack.opt_out_logins)))
-    if config.ft:
-        mine.append(steps.RulesFilter("📏 CommitPackFT rules", functools.partial(ft_pipeline, commitpack)))
+    mine += [steps.RecordStep(name, commitpack, config.ft, report_dir) for name in enabled(AFTER_BLOBS)]
     mine.append(steps.LanguageParquetWriter(config.output_dir))
     return {
         "index": [dedup.IndexRepositories(commitpack, config.repositories, config.index_dir, config.partitions)],
@@ -132,6 +110,7 @@ class ScaleResult:
     rows_per_config: Dict[str, int]
     incomplete_tasks: Dict[str, int]
     seconds: float = 0.0
+    token_counter: Optional[Dict[str, str]] = None  # how the CommitPackFT rules counted tokens
 
     @property
     def kept(self) -> int:
@@ -142,9 +121,13 @@ class ScaleResult:
         return not any(self.incomplete_tasks.values())
 
     def table(self) -> str:
-        from commitpack_dataset.builders import drop_table
+        from commitpack_dataset.construction import drop_table
 
-        return f"kept {self.kept:,} commits in {len(self.rows_per_config)} languages\n{drop_table(self.drop_counts)}"
+        from commitpack_dataset.filters.tokens import describe_counter
+
+        note = describe_counter(self.token_counter)
+        table = f"kept {self.kept:,} commits in {len(self.rows_per_config)} languages\n{drop_table(self.drop_counts)}"
+        return table + (f"\n{note}" if note else "")
 
 
 def _task_stats(logging_dir: str) -> List[list]:
@@ -177,7 +160,21 @@ def read_results(config: ScaleConfig, executors: Dict[str, Any]) -> ScaleResult:
                     elif key.startswith("data/") and key.endswith(".parquet"):
                         rows[key.split("/")[1]] += total
     incomplete = {stage: len(executor.get_incomplete_ranks()) for stage, executor in executors.items()}
-    return ScaleResult(drop_counts=+drops, rows_per_config=dict(sorted(rows.items())), incomplete_tasks=incomplete)
+    return ScaleResult(drop_counts=+drops, rows_per_config=dict(sorted(rows.items())), incomplete_tasks=incomplete,
+                       token_counter=_token_counter(config))
+
+
+def _token_counter(config: ScaleConfig) -> Optional[Dict[str, str]]:
+    """The token counter report of the first mining task that wrote one (every task resolves the same choice)."""
+    from datatrove.io import get_datafolder
+
+    folder = get_datafolder(f"{config.logging_dir('mine')}/{TOKEN_COUNTER_DIR}")
+    if not folder.exists(""):
+        return None
+    for path in folder.list_files(glob_pattern="*.json"):
+        with folder.open(path, "r") as handle:
+            return json.load(handle)
+    return None
 
 
 def run_pipeline(config: ScaleConfig) -> ScaleResult:

@@ -1,13 +1,14 @@
-"""Stage 3 of 3: mine, filter and write, as datatrove steps that reuse the builder's parts.
+"""Stage 3 of 3: mine, filter and write, as datatrove steps running the steps of ``construction.py``.
 
-The steps run in the builder's order, so records and drop reasons are the builder's:
+The steps run in ``construction.STEPS``' order, so records and drop reasons are the builder's:
 
-    ReadCommits          git log of each repository of the task; single modified file (mining.py)
-    FirstCopyOfCommit    duplicate_commit unless this repository is the commit's first holder; repos, license
-    RulesFilter          the CommitPack rules (filters.commitpack_pipeline), before any blob is read
-    LanguageSelection    the config's languages (when given)
-    ReadContents         old and new blobs, batched through one cat-file pair per repository
-    RulesFilter          opt-out owners (when given), then the CommitPackFT rules (when ft)
+    ReadCommits          git log of each repository of the task; single modified file (mining.py);
+                         each candidate carries its repository number and the rows of its holders
+    RecordStep           one per step of ``construction.BEFORE_BLOBS``: first copy (global dedup,
+                         repos, license), CommitPack rules, language selection (when given)
+    ReadContents         old and new blobs, batched through one cat-file pair per repository (a blob
+                         missing here is read from another holder)
+    RecordStep           one per step of ``construction.AFTER_BLOBS``: opt-out, CommitPackFT rules (ft)
     LanguageParquetWriter  data/<config>/<rank>.parquet, the ten CommitPack columns
 
 Each filter is a datatrove ``BaseFilter``: datatrove's stats count ``dropped_<reason>`` per step.
@@ -15,36 +16,42 @@ Each filter is a datatrove ``BaseFilter``: datatrove's stats count ``dropped_<re
 A record maps onto a ``Document`` as: ``id`` = the commit SHA (a CommitPack commit has exactly one
 record, since it modifies one file, and the SHA is the dedup key; the path is a field), ``text`` =
 ``new_contents`` (empty until ``ReadContents``; datatrove's length stats then measure the code),
-``metadata`` = the other CommitPack fields plus ``_git`` (repository number, git dir, raw entry,
-parents), which the writer leaves out.
+``metadata`` = the other CommitPack fields, the record's private keys (``_repository``,
+``_holders``) and ``_git`` (git dir, raw entry, parents), which the writer leaves out.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.parquet import ParquetWriter
 from datatrove.utils.typeshelper import StatHints
 
-from commitpack_dataset.mining import CommitMiner, LoggedCommit, RawEntry, split_nul_stream, parse_log_stream
+from commitpack_dataset.construction import (
+    FIELDS,
+    HOLDERS,
+    REPOSITORY,
+    RecordSteps,
+    candidate_record,
+    language_dir,
+    miner_options,
+    output_row,
+)
+from commitpack_dataset.mining import CommitMiner, LoggedCommit, RawEntry, parse_log_stream, split_nul_stream
 from commitpack_dataset.scale.dedup import RepositoryTable, shared_commits
 
 GIT = "_git"
 MAX_FILE_BYTES = 500 * 2**20  # the paper's shard size (A.2-16)
-
-
-def miner_for(commitpack, miner_class=CommitMiner) -> CommitMiner:
-    """A ``miner_class`` with the builder's mining options for ``commitpack`` and no prefilter."""
-    from commitpack_dataset.builders import RepositoryShard
-
-    configured = RepositoryShard(commitpack, metadata_pipeline=None).miner()
-    options = {field.name: getattr(configured, field.name) for field in dataclasses.fields(configured) if field.init}
-    return miner_class(**dict(options, prefilter=None, skipped=Counter()))
+STEP_NAMES = {"first_copy": "🫂 first copy of each commit", "commitpack_rules": "📏 CommitPack rules",
+              "language_selection": "🌐 language selection", "opt_out": "🙅 opt-out",
+              "commitpackft_rules": "📏 CommitPackFT rules"}
 
 
 class _CandidateCommits(CommitMiner):
@@ -60,21 +67,21 @@ class _CandidateCommits(CommitMiner):
             yield commit, entry
 
 
-def commit_document(commit: LoggedCommit, entry: RawEntry, repository: int, git_dir: str) -> Document:
+def commit_document(commit: LoggedCommit, entry: RawEntry, repository: int, holders: List[dict],
+                    git_dir: str) -> Document:
     """The Document of a candidate commit before its blobs are read."""
-    metadata = {"old_file": entry.path, "new_file": entry.path, "message": commit.message,
-                "subject": commit.message.split("\n", 1)[0],
-                GIT: {"repository": repository, "git_dir": git_dir, "parents": list(commit.parents),
-                      "author_date": commit.author_date, "entry": dataclasses.astuple(entry)}}
+    metadata = candidate_record(commit.sha, entry.path, commit.message, repository, holders)
+    del metadata["commit"]
+    metadata[GIT] = {"git_dir": git_dir, "parents": list(commit.parents), "author_date": commit.author_date,
+                     "entry": dataclasses.astuple(entry)}
     return Document(text="", id=commit.sha, metadata=metadata)
 
 
 def record_of(document: Document) -> Dict[str, object]:
-    """The CommitPack record of a document (contents only once they are read)."""
-    from commitpack_dataset.builders import FIELDS
-
+    """The record of a document (contents only once they are read), private keys included."""
     record = {"commit": document.id}
-    record.update((name, value) for name, value in document.metadata.items() if name in FIELDS)
+    record.update((name, value) for name, value in document.metadata.items() if name in FIELDS or name in
+                  (REPOSITORY, HOLDERS))
     if "old_contents" in document.metadata:
         record["new_contents"] = document.text
     return record
@@ -96,7 +103,8 @@ def _stat_drops(step: PipelineStep, counts: Counter) -> None:
 
 
 class ReadCommits(PipelineStep):
-    """Reader: the candidate commits of this task's repositories (one ``git log`` stream each)."""
+    """Reader: the candidate commits of this task's repositories (one ``git log`` stream each), each with
+    the rows of the repositories holding it (the shared-commit stage's answer)."""
 
     type = "📖 - READER"
     name = "⛏️ git log"
@@ -109,90 +117,62 @@ class ReadCommits(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
             yield from data
-        for row in RepositoryTable(self.index_dir).task_rows(rank):
+        table = RepositoryTable(self.index_dir)
+        shared = shared_commits(self.index_dir, rank)
+        own = table.task_rows(rank)
+        rows = table.rows({row["index"] for row in own} | {holder for holders in shared.values() for holder in holders})
+        for row in own:
+            for skipped in row.get("skipped", []):
+                self.stat_update(f"skipped_{skipped['reason']}", unit="repository")
             if not row["kept"]:
                 continue
-            miner = miner_for(self.commitpack, _CandidateCommits)
+            miner = _CandidateCommits(**miner_options(self.commitpack))
             for commit, entry in miner.mine(row["git_dir"]):
                 self.stat_update("candidates")
-                yield commit_document(commit, entry, row["index"], row["git_dir"])
+                holders = [rows[number] for number in shared.get(commit.sha, (row["index"],))]
+                yield commit_document(commit, entry, row["index"], holders, row["git_dir"])
             self.stat_update("repositories")
             _stat_drops(self, miner.skipped)
+            if miner.failures and not self.commitpack.skip_unreadable_repositories:
+                from commitpack_dataset.repositories import UnreadableRepository
+
+                _, reason, detail = miner.failures[0]
+                raise UnreadableRepository(row["location"], reason, detail)
 
 
-class FirstCopyOfCommit(BaseFilter):
-    """Keeps a commit only in its first holder (lowest repository number); sets ``repos`` (every
-    holder, in order) and ``license`` (the first holder's known license, else ``unknown``)."""
+class RecordStep(BaseFilter):
+    """Runs one record-level step of ``construction.RecordSteps`` (built inside the task, so a tokenizer
+    loads once per task, not in the launcher). With ``report_dir``, the step writes how it counted
+    tokens to ``<report_dir>/<rank>.json`` when the task ends."""
 
-    name = "🫂 first copy of each commit"
-
-    def __init__(self, index_dir: str):
+    def __init__(self, step: str, commitpack, ft: bool = False, report_dir: Optional[str] = None):
+        self.name = STEP_NAMES[step]  # before BaseFilter.__init__, which names the stats after the step
         super().__init__()
-        self.index_dir = index_dir
-        self._shared: Dict[str, tuple] = {}
-        self._repositories: Dict[int, dict] = {}
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        table = RepositoryTable(self.index_dir)
-        self._shared = shared_commits(self.index_dir, rank)
-        wanted = {row["index"] for row in table.task_rows(rank)}
-        wanted.update(holder for holders in self._shared.values() for holder in holders)
-        self._repositories = table.rows(wanted)
-        yield from super().run(data, rank, world_size)
+        self.step, self.commitpack, self.ft, self.report_dir = step, commitpack, ft, report_dir
+        self._steps: Optional[RecordSteps] = None
 
     def filter(self, document: Document):
-        from commitpack_dataset.licenses import UNKNOWN
-
-        repository = document.metadata[GIT]["repository"]
-        holders = self._shared.get(document.id, (repository,))
-        if holders[0] != repository:
-            return False, "duplicate_commit"
-        rows = [self._repositories[holder] for holder in holders]
-        document.metadata["repos"] = ",".join(row["name"] for row in rows)
-        document.metadata["license"] = next((row["license"] for row in rows if row["license"] != UNKNOWN), UNKNOWN)
-        return True
-
-
-class RulesFilter(BaseFilter):
-    """Runs one of our rule ``Pipeline``s (Filters and Mappers, ``filters/``) as a datatrove filter.
-
-    ``factory`` builds the Pipeline inside the task (a picklable callable, e.g. a ``functools.partial``
-    of ``filters.commitpackft_pipeline``), so a tokenizer loads once per task, not in the launcher.
-    """
-
-    def __init__(self, name: str, factory: Callable[[], object]):
-        self.name = name  # before BaseFilter.__init__, which names the stats after the step
-        super().__init__()
-        self.factory = factory
-        self._pipeline = None
-
-    def filter(self, document: Document):
-        if self._pipeline is None:
-            self._pipeline = self.factory()
-        record, reason = self._pipeline.process(record_of(document))
+        if self._steps is None:
+            self._steps = RecordSteps(self.commitpack, self.ft)
+        record, reason = self._steps.run([self.step], record_of(document))
         if record is None:
             return False, reason
         update_document(document, record)
         return True
 
-
-class LanguageSelection(BaseFilter):
-    """Keeps the configured languages (``lang`` display names); drops the rest as ``language_not_selected``."""
-
-    name = "🌐 language selection"
-
-    def __init__(self, languages: Iterable[str]):
-        super().__init__()
-        self.languages = frozenset(languages)
-
-    def filter(self, document: Document):
-        return True if document.metadata.get("lang") in self.languages else (False, "language_not_selected")
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        yield from super().run(data, rank, world_size)
+        info = self._steps.token_counter_info() if self._steps is not None else None
+        if self.report_dir and info:
+            with get_datafolder(self.report_dir).open(f"{rank:05d}.json", "w") as handle:
+                json.dump(info, handle)
 
 
 class ReadContents(PipelineStep):
     """Reads the old and new blobs of the commits that passed the rules (the mining module's batched
-    reader: up to ``batch_size`` commits per round trip to one ``cat-file`` pair per repository); drops
-    submodules, symlinks, missing, too large and binary blobs with their reasons."""
+    reader: up to ``batch_size`` commits per round trip to one ``cat-file`` pair per repository, blobs
+    missing there read from another holder); drops submodules, symlinks, missing, too large and binary
+    blobs with their reasons (each of our additions switchable, see ``mining.CommitMiner``)."""
 
     type = "⛏️ - MINING"
     name = "📦 read blobs"
@@ -209,7 +189,8 @@ class ReadContents(PipelineStep):
         for document in batch:
             git = document.metadata[GIT]
             commit = LoggedCommit(sha=document.id, parents=git["parents"], author_date=git["author_date"],
-                                  message=document.metadata["message"])
+                                  message=document.metadata["message"],
+                                  extra={"alternates": [row["git_dir"] for row in document.metadata[HOLDERS][1:]]})
             pairs.append((commit, RawEntry(*git["entry"])))
         mined = {item.sha: item for item in miner.read_batch(blobs, pairs)}
         _stat_drops(self, miner.skipped - before)
@@ -225,14 +206,14 @@ class ReadContents(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from commitpack_dataset.mining import BlobReader
 
-        miner = miner_for(self.commitpack)
+        miner = CommitMiner(**miner_options(self.commitpack), alternates=lambda commit: commit.extra["alternates"])
         blobs: Optional[BlobReader] = None
         git_dir, batch = None, []
         try:
             for document in data:
                 self.stat_update(StatHints.total)
                 git = document.metadata[GIT]
-                reason = CommitMiner.mode_reason(RawEntry(*git["entry"]))
+                reason = miner.mode_reason(RawEntry(*git["entry"]))
                 if reason:
                     _stat_drops(self, Counter({reason: 1}))
                     continue
@@ -249,16 +230,14 @@ class ReadContents(PipelineStep):
                         yield from self._flush(miner, blobs, batch)
             yield from self._flush(miner, blobs, batch)
         finally:
+            miner.close_alternates()
             if blobs is not None:
                 blobs.close()
 
 
 def commitpack_row(writer, document: Document) -> dict:
     """Writer adapter: the ten CommitPack columns of a document."""
-    from commitpack_dataset.builders import FIELDS
-
-    record = record_of(document)
-    return {name: record[name] for name in FIELDS}
+    return output_row(record_of(document))
 
 
 class LanguageParquetWriter(ParquetWriter):
@@ -270,9 +249,7 @@ class LanguageParquetWriter(ParquetWriter):
     def __init__(self, output_dir: str, max_file_size: int = MAX_FILE_BYTES):
         import pyarrow as pa
 
-        from commitpack_dataset.builders import FIELDS
-
-        super().__init__(output_dir, output_filename="data/${config}/${rank}.parquet", adapter=commitpack_row,
+        super().__init__(output_dir, output_filename=language_dir("${config}") + "/${rank}.parquet", adapter=commitpack_row,
                          schema=pa.schema([(name, pa.string()) for name in FIELDS]), max_file_size=max_file_size)
 
     def _get_output_filename(self, document: Document, rank=0, **kwargs) -> str:

@@ -17,6 +17,13 @@ _ENV = {
 }
 
 
+def license_text(spdx: str) -> str:
+    """The text of license ``spdx`` (e.g. ``MIT``) from identify's vendored licenses."""
+    from identify.vendor import licenses
+
+    return dict(licenses.LICENSES)[spdx]
+
+
 class GitRepo:
     """A work tree in ``path`` with helpers to write files and commit them."""
 
@@ -55,3 +62,19 @@ class GitRepo:
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")
+
+
+PY_OLD, PY_NEW = "x = 1\n" * 40, "x = 2\n" * 40
+JS_OLD, JS_NEW = "let a = 1;\n" * 30, "let a = 2;\n" * 30
+GO_OLD, GO_NEW = "var b = 1\n" * 30, "var b = 2\n" * 30
+
+
+def build_two_language_history(repo: GitRepo) -> None:
+    """Initial import (MIT), then commits kept by CommitPackFT in Python, JavaScript and Go; one multi-file drop."""
+    repo.commit("Initial import", {"LICENSE": license_text("MIT"), "app.py": PY_OLD, "web/main.js": JS_OLD,
+                                   "srv/main.go": GO_OLD})
+    repo.commit("Fix the handling of nested lists", {"app.py": PY_NEW})
+    repo.commit("Improve the rendering of the page header", {"web/main.js": JS_NEW})
+    repo.commit("Change two files at once", {"app.py": PY_OLD, "web/main.js": JS_OLD})
+    repo.commit("Add the missing error check to the server", {"srv/main.go": GO_NEW})
+    repo.commit("Refactor the loop of the program", {"app.py": PY_NEW + "y = 1\n"})

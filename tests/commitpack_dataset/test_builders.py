@@ -7,13 +7,7 @@ import pytest
 
 from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackFT, license_revision, repository_name
 from commitpack_dataset.licenses import detect_repository_license, identify_license_text
-from tests.commitpack_dataset.gitrepo import GitRepo
-
-
-def license_text(spdx):
-    from identify.vendor import licenses
-
-    return dict(licenses.LICENSES)[spdx]
+from tests.commitpack_dataset.gitrepo import GitRepo, license_text
 
 
 OLD_APP = "x = 1\n" * 40
@@ -118,23 +112,47 @@ def test_commitpackft_token_length_estimate_is_flagged(history, tmp_path):
     assert builder.drop_counts["binary"] == 1
 
 
-def test_fork_dedup_aggregates_repos_and_num_proc_shards(history, tmp_path):
+def test_fork_dedup_is_global_across_num_proc_shards(history, tmp_path):
+    """A commit held by two repositories in different shards (num_proc=2) yields one row."""
     repo, shas = history
     fork = tmp_path / "fork-owner" / "repo"
     subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(fork)], check=True)
-    _, dataset = prepare(CommitPack, tmp_path, config_name="all",
-                         repositories=(str(repo.path), str(fork)))
+    single, dataset = prepare(CommitPack, tmp_path, config_name="all",
+                              repositories=(str(repo.path), str(fork)))
     assert len(dataset) == 4
     assert set(dataset["repos"]) == {"octo/repo,fork-owner/repo"}
 
     sharded = CommitPack(cache_dir=str(tmp_path / "cache2"), config_name="all",
                          repositories=(str(repo.path), str(fork)))
     sharded.download_and_prepare(num_proc=2)
-    dataset = sharded.as_dataset("train")
-    # shards cannot see each other: each repository yields its own copy of every commit
-    assert len(dataset) == 8 and len(dataset.cache_files) == 2
-    doubled = Counter({reason: 2 * n for reason, n in EXPECTED_COMMITPACK_DROPS.items()})
-    assert sharded.drop_statistics() == doubled  # gathered from both worker processes
+    rows = sharded.as_dataset("train")
+    shard_files = [p for p in (tmp_path / "cache2").rglob("drop_counts/*.json") if p.name != "repositories.json"]
+    assert len(shard_files) == 2  # one per worker: the repositories were mined apart
+    assert sorted(rows["commit"]) == sorted(dataset["commit"]) and set(rows["repos"]) == {"octo/repo,fork-owner/repo"}
+    assert sharded.drop_statistics() == single.drop_statistics()
+    # git log drops happen in both repositories, the fork's candidates are duplicates of origin's
+    assert sharded.drop_statistics()["duplicate_commit"] == 8  # every candidate of the fork
+    assert sharded.drop_statistics()["merge_commit"] == 2 * EXPECTED_COMMITPACK_DROPS["merge_commit"]
+
+
+def test_missing_blob_in_the_first_holder_is_read_from_another(tmp_path):
+    """The first repository holding a commit lacks one of its blobs: the copy is read from the fork."""
+    origin = GitRepo(tmp_path / "octo" / "origin")
+    origin.commit("Initial import", {"LICENSE": license_text("MIT"), "app.py": OLD_APP})
+    sha = origin.commit("Fix the handling of nested lists", {"app.py": NEW_APP})
+    fork = tmp_path / "fork-owner" / "origin"
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(origin.path), str(fork)], check=True)
+    blob = origin.git("rev-parse", f"{sha}:app.py")
+    (origin.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    for num_proc in (None, 2):
+        builder = CommitPack(cache_dir=str(tmp_path / f"cache{num_proc}"), config_name="python",
+                             repositories=(str(origin.path), str(fork)))
+        builder.download_and_prepare(num_proc=num_proc)
+        rows = builder.as_dataset("train").to_list()
+        assert [row["commit"] for row in rows] == [sha] and rows[0]["new_contents"] == NEW_APP
+        assert rows[0]["repos"] == "octo/origin,fork-owner/origin"
+        assert builder.drop_statistics()["missing_blob"] == 0
+        assert builder.drop_statistics()["duplicate_commit"] == 1
 
 
 def test_clone_url_and_license_policies(history, tmp_path):
@@ -152,17 +170,25 @@ def test_clone_url_and_license_policies(history, tmp_path):
     bare.commit("Fix the value of the constant", {"a.py": "a = 2\n"})
     repositories = (str(gpl.path), str(bare.path), str(tmp_path / "missing"))
 
-    builder, dataset = prepare(CommitPack, tmp_path / "keep", config_name="python", repositories=repositories)
+    builder, dataset = prepare(CommitPack, tmp_path / "keep", config_name="python", repositories=repositories,
+                               license_policy="keep-unknown", skip_unreadable_repositories=True)
     assert dataset["license"] == ["unknown"]
     assert dataset["repos"] == ["nolicense/repo"]
     assert builder.drop_counts["repository_license_not_allowed"] == 1
     assert builder.drop_counts["repository_unavailable"] == 1
+    assert [row["location"] for row in builder.skipped_repositories()] == [str(tmp_path / "missing")]
 
-    builder = CommitPack(cache_dir=str(tmp_path / "drop"), config_name="python", repositories=repositories,
-                         license_policy="drop-unknown")
-    builder.download_and_prepare()  # as_dataset() of an empty split raises in datasets
-    assert builder.info.splits["train"].num_examples == 0
-    assert builder.drop_counts["repository_license_unknown"] == 1
+    # faithful (the default): only allow-listed licenses, as the released SQL's inner join
+    for options in ({}, {"license_policy": "drop-unknown"}, {"faithful": False, "license_policy": "drop-unknown"}):
+        builder = CommitPack(cache_dir=str(tmp_path / "drop" / str(len(options))), config_name="python",
+                             repositories=repositories[:2], **options)
+        with pytest.warns(UserWarning, match="repository_license_unknown"):
+            builder.download_and_prepare()
+        assert builder.info.splits["train"].num_examples == 0 and len(builder.as_dataset("train")) == 0
+        assert builder.drop_counts == Counter({"repository_license_unknown": 1, "repository_license_not_allowed": 1})
+    builder, dataset = prepare(CommitPack, tmp_path / "corrected", config_name="python",
+                               repositories=repositories[:2], faithful=False)
+    assert dataset["repos"] == ["nolicense/repo"]  # not faithful: keep-unknown by default
 
 
 def test_license_override_and_detection(history, tmp_path):
@@ -180,13 +206,31 @@ def test_invalid_license_policy():
         CommitPack(config_name="python", license_policy="maybe")
 
 
-def test_opt_out_logins(history, tmp_path):
+@pytest.mark.parametrize("logins, faithful, dropped", [
+    (("octo",), True, 3), (("OCTO",), True, 0), (("OCTO",), False, 3), (("octo-other",), True, 0), ((), True, 0)])
+def test_opt_out_logins(history, tmp_path, logins, faithful, dropped):
     repo, _ = history
     builder = CommitPack(cache_dir=str(tmp_path / "cache"), config_name="python", repositories=(str(repo.path),),
-                         opt_out_logins=("OCTO",))
+                         opt_out_logins=logins, faithful=faithful)
     builder.download_and_prepare()
-    assert builder.info.splits["train"].num_examples == 0
-    assert builder.drop_counts["repository_owner_opted_out"] == 3
+    assert builder.info.splits["train"].num_examples == 3 - dropped
+    assert builder.drop_counts["repository_owner_opted_out"] == dropped
+
+
+def test_the_stack_opt_out_logins_are_on_by_default(tmp_path):
+    """The 44 shipped logins (package data) drop a single-repository row of their owner, case-sensitively."""
+    from commitpack_dataset.filters.commitpack import opt_out_logins
+
+    assert len(opt_out_logins()) == 44 and "DrTimothyAldenDavis" in opt_out_logins()
+    kept = {}
+    for owner in ("tomas", "Tomas", "DrTimothyAldenDavis", "drtimothyaldendavis"):
+        repo = GitRepo(tmp_path / owner / "tool")
+        repo.commit("Initial import", {"LICENSE": license_text("MIT"), "a.py": OLD_APP})
+        repo.commit("Fix the value of the constant", {"a.py": NEW_APP})
+        builder, dataset = prepare(CommitPack, tmp_path / f"cache-{owner}", config_name="python",
+                                   repositories=(str(repo.path),))
+        kept[owner] = len(dataset)
+    assert kept == {"tomas": 0, "Tomas": 1, "DrTimothyAldenDavis": 0, "drtimothyaldendavis": 1}
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from commitpack_dataset.cli import main
-from tests.commitpack_dataset.gitrepo import GitRepo
-from tests.commitpack_dataset.test_hub import build_two_language_history
+from tests.commitpack_dataset.gitrepo import GitRepo, build_two_language_history
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

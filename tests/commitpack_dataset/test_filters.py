@@ -5,8 +5,8 @@ from collections import Counter
 import pytest
 
 from commitpack_dataset.filters import commitpack_pipeline, commitpackft_pipeline, commitpackft_steps
-from commitpack_dataset.filters import ft_stage1 as s1
-from commitpack_dataset.filters import ft_stage2 as s2
+from commitpack_dataset.filters import contents, paths, subject_cleaning, subjects
+
 from commitpack_dataset.filters.base import Pipeline
 from commitpack_dataset.filters.tokens import TokenLength
 
@@ -146,9 +146,10 @@ def test_pipeline_order_is_the_papers():
     names = [getattr(step, "reason", None) or step.name for step in commitpackft_steps(tokenizer=None)]
     assert names == [
         "old_contents_too_long", "new_contents_empty", "contents_unchanged", "subject_has_hash",
-        "path_without_dot", "filename_in_subject", "subject_length", "strip_subject",
-        "remove_[skip ci]", "drop_leading_bracket_token", "drop_leading_colon_token",
-        "drop_trailing_bracket_token", "subject_length_after_cleaning", "subject_not_uppercase",
+        "path_without_dot", "extension_not_allowed_for_language", "filename_in_subject", "subject_length",
+        "strip_subject", "remove_[skip ci]", "drop_leading_bracket_token", "drop_leading_colon_token",
+        "drop_trailing_bracket_token", "join_subject_tokens", "subject_length_after_cleaning",
+        "subject_not_uppercase",
         "token_length", "subject_not_imperative", "subject_exact_blocklist",
         "subject_substring_blocklist", "subject_is_version", "subject_is_hex",
         "subject_cherry_pick", "subject_has_sha", "remove_[ci skip]", "subject_version_bump",
@@ -168,13 +169,13 @@ def test_subject_cleaning_steps():
 @pytest.mark.parametrize(
     "mapper, before, after",
     [
-        (s1.StripSubject(), "  Fix x  ", "Fix x"),
-        (s1.RemoveSubjectLiteral("[skip ci]"), "Fix [skip ci] x", "Fix  x"),
-        (s1.DropLeadingBracketToken(), "[ui] Fix x", "Fix x"),
-        (s1.DropLeadingBracketToken(), "[ui]Fix x", "[ui]Fix x"),
-        (s1.DropLeadingColonToken(), "a/b.py: Fix x", "Fix x"),
-        (s1.DropTrailingBracketToken(), "Fix x [wip]", "Fix x"),
-        (s1.DropTrailingBracketToken(), "Fix x", "Fix x"),
+        (subject_cleaning.StripSubject(), "  Fix x  ", "Fix x"),
+        (subject_cleaning.RemoveSubjectLiteral("[skip ci]"), "Fix [skip ci] x", "Fix  x"),
+        (subject_cleaning.DropLeadingBracketToken(), "[ui] Fix x", "Fix x"),
+        (subject_cleaning.DropLeadingBracketToken(), "[ui]Fix x", "[ui]Fix x"),
+        (subject_cleaning.DropLeadingColonToken(), "a/b.py: Fix x", "Fix x"),
+        (subject_cleaning.DropTrailingBracketToken(), "Fix x [wip]", "Fix x"),
+        (subject_cleaning.DropTrailingBracketToken(), "Fix x", "Fix x"),
     ],
 )
 def test_each_cleaning_mapper(mapper, before, after):
@@ -191,12 +192,15 @@ def test_wip_faithful_switch():
     swipe = good_record(subject="Fix the swipe handling in lists")
     assert run_ft(swipe, faithful=False)[1] == ""
     shouting = good_record(subject="Fix nested lists, WIP for now")
-    assert run_ft(shouting, faithful=True)[1] == ""
+    assert run_ft(shouting, faithful=True) == (None, "subject_work_in_progress")  # the script lowercases
     assert run_ft(shouting, faithful=False) == (None, "subject_work_in_progress")
 
 
-def test_plug_needs_two_spaces():
-    assert run_ft(good_record(subject="Plug  the hole in nested lists"))[1] == ""
+def test_plug_never_matches_in_faithful_mode():
+    """The script's ``"plug "`` + " " needs two spaces; the cleaned subject has single spaces."""
+    for subject in ("Plug the hole in nested lists", "Plug  the hole in nested lists"):
+        assert run_ft(good_record(subject=subject)) == (None, "subject_not_imperative")
+        assert run_ft(good_record(subject=subject), faithful=False)[1] == ""
 
 
 def test_thanks_to_needs_case_sensitive_for():
@@ -205,13 +209,13 @@ def test_thanks_to_needs_case_sensitive_for():
 
 
 def test_verbs_file():
-    verbs = s1.imperative_verbs()
+    verbs = subjects.imperative_verbs()
     assert len(verbs) == 257 and len(set(verbs)) == 257
     assert "plug " in verbs and "speed up" in verbs and verbs[0] == "abort" and verbs[-1] == "write"
 
 
 def test_version_bump_is_seeded_by_sha():
-    rule = s2.VersionBumpSample()
+    rule = subjects.VersionBumpSample()
     shas = [f"{i:040x}" for i in range(2000)]
     drops = [not rule(good_record(commit=sha, subject="Bump lists to 2.0"))[0] for sha in shas]
     assert 0.87 < sum(drops) / len(drops) < 0.93
@@ -230,11 +234,11 @@ def test_version_bump_is_seeded_by_sha():
 @pytest.mark.parametrize(
     "rule, dropped, kept",
     [
-        (s1.SubjectExactBlocklist(), "Update README", "Update README now"),
-        (s1.VersionSubject(), "v1.2.3", "1.2.3 release"),
-        (s1.VersionSubject(), "1.2.3-rc1 release", "Release 1.2.3"),
-        (s1.HexSubject(), "deadbeef-0123", "deadbeef-xyz"),
-        (s2.MinimumWords(), "Fix three words", "Fix four words here"),
+        (subjects.SubjectExactBlocklist(), "Update README", "Update README now"),
+        (subjects.VersionSubject(), "v1.2.3", "1.2.3 release"),
+        (subjects.VersionSubject(), "1.2.3-rc1 release", "Release 1.2.3"),
+        (subjects.HexSubject(), "deadbeef-0123", "deadbeef-xyz"),
+        (subjects.MinimumWords(), "Fix three words", "Fix four words here"),
     ],
 )
 def test_unreachable_rules_alone(rule, dropped, kept):
@@ -280,6 +284,8 @@ def test_opt_out_only_single_repository_rows():
     from commitpack_dataset.filters.commitpack import OptOutOwners
 
     rule = OptOutOwners(["Gone"])
-    assert rule(good_record(repos="gone/project")) == (False, "repository_owner_opted_out")
-    assert rule(good_record(repos="gone/project,other/fork")) == (True, "")
+    assert rule(good_record(repos="Gone/project")) == (False, "repository_owner_opted_out")
+    assert rule(good_record(repos="gone/project")) == (True, "")  # exact and case-sensitive, as the script
+    assert OptOutOwners(["Gone"], faithful=False)(good_record(repos="gone/project"))[0] is False
+    assert rule(good_record(repos="Gone/project,other/fork")) == (True, "")
     assert rule(good_record(repos="stays/project")) == (True, "")

@@ -27,7 +27,8 @@ def published(tmp_path):
     extra = {"returncode": 0, "stderr": ""}
     write_jsonl(root / "data" / "python" / "python-0001.jsonl", [row("1", "Python", "a.py", **extra),
                                                                  row("2", "Python", "b.py", **extra)])
-    write_jsonl(root / "data" / "python" / "python-0002.jsonl", [row("3", "Python", "c.py", **extra)])
+    write_jsonl(root / "data" / "python" / "python-0002.jsonl",
+                [row("3", "Python", "c.py", returncode=128, stderr="fatal: remote error: upload-pack: not our ref")])
     write_jsonl(root / "data" / "c++" / "c++-0001.jsonl", [row("4", "C++", "d.cpp", **extra)])
     write_jsonl(root / "data" / "go" / "go-0001.jsonl", [row("5", "Go", "e.go", **extra)])
     (root / "README.md").write_text("not data\n")
@@ -42,11 +43,14 @@ def load(builder_class, tmp_path, data_dir, **config):
 
 def test_language_configs_read_their_directory(published, tmp_path):
     _, python = load(CommitPack, tmp_path, published, config_name="python")
-    assert list(python.features) == list(FIELDS)
+    assert list(python.features) == list(FIELDS) + ["returncode", "stderr"]  # CommitPack's 12 fields (A.1)
     assert python["commit"] == ["1" * 40, "2" * 40, "3" * 40]
-    assert python[0] == row("1", "Python", "a.py")  # returncode/stderr dropped
+    assert python[0] == row("1", "Python", "a.py", returncode=0, stderr="")
+    assert python[2]["returncode"] == 128 and python[2]["stderr"].startswith("fatal: ")
     _, cpp = load(CommitPack, tmp_path, published, config_name="c++")
     assert cpp["lang"] == ["C++"]
+    _, ft = load(CommitPackFT, tmp_path / "ft", published, config_name="python")
+    assert list(ft.features) == list(FIELDS) and ft[0] == row("1", "Python", "a.py")  # CommitPackFT's 10 fields
 
 
 def test_all_config_and_language_override(published, tmp_path):
@@ -60,8 +64,7 @@ def test_all_config_and_language_override(published, tmp_path):
 def test_commitpackft_reads_cli_mined_layout(tmp_path):
     """The CLI writes ``data/<config>/data.jsonl`` like bigcode/commitpackft; the builder reads it back."""
     from commitpack_dataset.cli import main
-    from tests.commitpack_dataset.gitrepo import GitRepo
-    from tests.commitpack_dataset.test_hub import build_two_language_history
+    from tests.commitpack_dataset.gitrepo import GitRepo, build_two_language_history
 
     repo = GitRepo(tmp_path / "octo" / "multilang")
     build_two_language_history(repo)

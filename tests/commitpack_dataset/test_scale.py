@@ -8,8 +8,7 @@ import subprocess
 import pytest
 
 from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackConfig, CommitPackFT
-from tests.commitpack_dataset.gitrepo import GitRepo
-from tests.commitpack_dataset.test_builders import license_text
+from tests.commitpack_dataset.gitrepo import GitRepo, license_text
 
 PY_OLD, PY_NEW = "x = 1\n" * 40, "x = 2\n" * 40
 JS_OLD, JS_NEW = "let a = 1;\n" * 30, "let a = 2;\n" * 30
@@ -69,9 +68,10 @@ def repositories(tmp_path_factory):
 
 
 def builder_result(builder_class, locations, cache_dir, **config):
-    """Rows by commit and drop counts of a builder over all repositories as one shard."""
+    """Rows by commit and drop counts of a builder over all repositories as one shard
+    (``keep-unknown``: tools/scripts has no license file)."""
     builder = builder_class(cache_dir=str(cache_dir), config_name="all", repositories=locations,
-                            tokenizer="estimate", **config)
+                            tokenizer="estimate", license_policy="keep-unknown", **config)
     builder.download_and_prepare()
     rows = {row["commit"]: row for row in builder.as_dataset("train")}
     return rows, builder.drop_statistics()
@@ -80,6 +80,7 @@ def builder_result(builder_class, locations, cache_dir, **config):
 def scale_config(locations, output_dir, ft=False, tasks=2, workers=2, **commitpack):
     from commitpack_dataset.scale import ScaleConfig
 
+    commitpack.setdefault("license_policy", "keep-unknown")
     return ScaleConfig(CommitPackConfig(name="all", repositories=locations, tokenizer="estimate", **commitpack),
                        str(output_dir), ft=ft, tasks=tasks, workers=workers)
 
@@ -287,3 +288,43 @@ def test_executor_kind_picks_datatrove_executors_chained_by_stage(repositories, 
                                     executor_options={"time": "02:00:00"}))
     with pytest.raises(ScaleError, match="executor must be one of"):
         ScaleConfig(commitpack, str(tmp_path / "d"), executor="spark")
+
+
+def test_global_rules_across_tasks_match_the_builder(tmp_path):
+    """Across tasks as in the builder: a blob missing in the first holder is read from another holder,
+    holders with different licenses drop a commit, and an unreadable repository is a named error."""
+    from commitpack_dataset.repositories import UnreadableRepository
+    from commitpack_dataset.scale import run_pipeline
+
+    origin = GitRepo(tmp_path / "octo" / "origin")
+    origin.commit("Initial import", {"LICENSE": license_text("MIT"), "app.py": PY_OLD, "lib.py": "a = 1\n" * 30})
+    healed = origin.commit("Fix the handling of nested lists", {"app.py": PY_NEW})
+    mirror = tmp_path / "mirror" / "origin"
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(origin.path), str(mirror)], check=True)
+    blob = origin.git("rev-parse", f"{healed}:app.py")
+    (origin.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    relicensed = GitRepo(tmp_path / "other" / "origin")
+    relicensed.commit("Initial import", {"LICENSE": license_text("Apache-2.0"), "lib.py": "a = 1\n" * 30})
+    subprocess.run(["git", "-C", str(relicensed.path), "fetch", "-q", str(mirror), "HEAD"], check=True)
+    relicensed.git("reset", "-q", "--hard", "FETCH_HEAD")  # same history as origin, under another license
+    relicensed.commit("Relicense under Apache", {"LICENSE": license_text("Apache-2.0")})
+    own = relicensed.commit("Improve the loop of the library", {"lib.py": "a = 2\n" * 30})
+
+    locations = (str(origin.path), str(mirror), str(relicensed.path))
+    expected_rows, expected_drops = builder_result(CommitPack, locations, tmp_path / "cache")
+    result = run_pipeline(scale_config(locations, tmp_path / "out", tasks=3, workers=1))
+    got = {row["commit"]: row for rows in parquet_rows(tmp_path / "out").values() for row in rows}
+    assert got == expected_rows and result.drop_counts == expected_drops
+    assert set(got) == {own} and expected_drops["repository_licenses_differ"] == 1
+    assert expected_drops["missing_blob"] == 0
+
+    two = (str(origin.path), str(mirror))
+    expected_rows, _ = builder_result(CommitPack, two, tmp_path / "cache2")
+    run_pipeline(scale_config(two, tmp_path / "out2", tasks=2, workers=1))
+    got = {row["commit"]: row for rows in parquet_rows(tmp_path / "out2").values() for row in rows}
+    assert got == expected_rows and got[healed]["new_contents"] == PY_NEW
+    assert got[healed]["repos"] == "octo/origin,mirror/origin"
+
+    empty = GitRepo(tmp_path / "empty" / "repo")
+    with pytest.raises(UnreadableRepository, match="repository_empty"):
+        run_pipeline(scale_config((str(origin.path), str(empty.path)), tmp_path / "out3", tasks=2, workers=1))
