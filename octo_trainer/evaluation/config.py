@@ -100,6 +100,9 @@ class EvalArguments:
     greedy: bool = field(default=False, **_help("Greedy decoding: 1 sample at temperature 0."))
     seed: int | None = field(default=0, **_help("Sampling seed (recorded; part of every request)."))
     batch_size: int = field(default=20, **_help("Sequences per generate call (local backends)."))
+    samples_per_request: int | None = field(default=None, **_help(
+        "Split a prompt's samples into requests of this many (1 for endpoints that ignore n, "
+        "e.g. transformers serve), with consecutive seeds; default: all in one request."))
     max_stop_sequences: int | None = field(default=None, **_help(
         "Send at most this many stop strings to an endpoint (OpenAI and TGI accept 4); the "
         "others are applied by post-processing, so scores do not change."))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from commitpack_dataset.generation import GenerationRequest, GenerationResult
@@ -41,7 +42,11 @@ def max_new_tokens(item: PromptItem, handle: ModelHandle, args: EvalArguments) -
     return min(budget, args.max_new_tokens) if args.max_new_tokens else budget
 
 
-def build_request(item: PromptItem, handle: ModelHandle, args: EvalArguments) -> GenerationRequest:
+def build_requests(item: PromptItem, handle: ModelHandle, args: EvalArguments
+                   ) -> list[GenerationRequest]:
+    """The item's requests: one with all its ``n`` samples, or, with ``samples_per_request``
+    (endpoints that ignore ``n``), several with consecutive seeds (different requests, so the
+    client does not take them for one)."""
     extra = {}
     if args.top_k:
         extra["top_k"] = args.top_k
@@ -54,55 +59,83 @@ def build_request(item: PromptItem, handle: ModelHandle, args: EvalArguments) ->
                 "row": item.row, "description_id": item.description_id}
     if handle.local:
         metadata["stop_rule"] = item.stop_rule
-    return GenerationRequest(
+    base = GenerationRequest(
         model=handle.request_model, prompt=item.prompt, n=item.n,
         temperature=args.temperature, top_p=args.top_p,
         max_tokens=max_new_tokens(item, handle, args), stop=tuple(stop), seed=args.seed,
         extra=extra, metadata=metadata)
+    size = args.samples_per_request
+    if not size or size >= item.n:
+        return [base]
+    requests = []
+    for start in range(0, item.n, size):
+        seed = None if args.seed is None else args.seed + start
+        requests.append(base.replace(n=min(size, item.n - start), seed=seed))
+    return requests
+
+
+@dataclass
+class Answer:
+    """One item's requests and their results, in sample order."""
+
+    item: PromptItem
+    requests: list[GenerationRequest]
+    results: list[GenerationResult]
+
+    def texts(self) -> list[str | None]:
+        """The item's ``n`` completions; ``None`` for the samples of a failed request."""
+        texts: list[str | None] = []
+        for request, result in zip(self.requests, self.results):
+            if result.error is not None or len(result.choices) != request.n:
+                texts += [None] * request.n
+            else:
+                texts += [choice.text for choice in result.choices]
+        return texts
 
 
 def generate(client, items: Sequence[PromptItem], handle: ModelHandle, args: EvalArguments
-             ) -> tuple[list[GenerationRequest], list[GenerationResult]]:
-    """(requests, results) aligned with ``items``."""
-    requests = [build_request(item, handle, args) for item in items]
-    order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt))
-    answered = client.generate([requests[i] for i in order]) if order else []
-    results: list[GenerationResult | None] = [None] * len(requests)
+             ) -> list[Answer]:
+    """One :class:`Answer` per item; the requests go to the client longest prompt first."""
+    answers = [Answer(item, build_requests(item, handle, args), []) for item in items]
+    flat = [(a, request) for a in answers for request in a.requests]
+    order = sorted(range(len(flat)), key=lambda i: -len(flat[i][1].prompt))
+    answered = client.generate([flat[i][1] for i in order]) if order else []
+    results: list[GenerationResult | None] = [None] * len(flat)
     for index, result in zip(order, answered):
         results[index] = result
-    return requests, results  # type: ignore[return-value]
+    for (answer, _), result in zip(flat, results):
+        answer.results.append(result)
+    return answers
 
 
-def candidate_texts(item: PromptItem, result: GenerationResult) -> list[str | None]:
-    """The item's ``n`` completions; ``None`` for each when the request failed."""
-    if result.error is not None or len(result.choices) != item.n:
-        return [None] * item.n
-    return [choice.text for choice in result.choices]
-
-
-def records(items: Sequence[PromptItem], requests: Sequence[GenerationRequest],
-            results: Sequence[GenerationResult], handle: ModelHandle, args: EvalArguments
-            ) -> list[dict]:
+def records(answers: Sequence[Answer], handle: ModelHandle, args: EvalArguments) -> list[dict]:
     """One generation record per candidate (see the run directory layout in :mod:`.runner`)."""
     backend = handle.describe()
     rows = []
-    for item, request, result in zip(items, requests, results):
-        texts = candidate_texts(item, result)
-        for completion_id, text in enumerate(texts):
-            choice = result.choices[completion_id] if text is not None else None
-            rows.append({
-                "task": item.task, "language": item.language, "task_id": item.task_id,
-                "description_id": item.description_id, "completion_id": completion_id,
-                "prompt_fingerprint": request.fingerprint(), "backend": backend.get("backend"),
-                "model": args.label, "model_name_or_path": args.model_name_or_path,
-                "model_revision": handle.revision, "prompt_format": args.prompt_format,
-                "sampling": {"n": request.n, "temperature": request.temperature,
-                             "top_p": request.top_p, "top_k": args.top_k,
-                             "max_tokens": request.max_tokens, "seed": request.seed,
-                             "stop": list(request.stop)},
-                "completion": text, "finish_reason": choice.finish_reason if choice else None,
-                "error": result.error, "cached": result.cached,
-                "system_fingerprint": result.system_fingerprint})
+    for answer in answers:
+        item, completion_id = answer.item, 0
+        for request, result in zip(answer.requests, answer.results):
+            ok = result.error is None and len(result.choices) == request.n
+            for j in range(request.n):
+                choice = result.choices[j] if ok else None
+                rows.append({
+                    "task": item.task, "language": item.language, "task_id": item.task_id,
+                    "description_id": item.description_id, "completion_id": completion_id,
+                    "prompt_fingerprint": request.fingerprint(),
+                    "backend": backend.get("backend"), "model": args.label,
+                    "model_name_or_path": args.model_name_or_path,
+                    "model_revision": handle.revision, "prompt_format": args.prompt_format,
+                    "sampling": {"n": request.n, "temperature": request.temperature,
+                                 "top_p": request.top_p, "top_k": args.top_k,
+                                 "max_tokens": request.max_tokens, "seed": request.seed,
+                                 "stop": list(request.stop)},
+                    "completion": choice.text if choice else None,
+                    "finish_reason": choice.finish_reason if choice else None,
+                    "error": result.error if not ok else None, "cached": result.cached,
+                    "system_fingerprint": result.system_fingerprint})
+                if not ok and rows[-1]["error"] is None:
+                    rows[-1]["error"] = f"{len(result.choices)} choices for n={request.n}"
+                completion_id += 1
     return rows
 
 

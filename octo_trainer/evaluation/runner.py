@@ -172,15 +172,17 @@ class Run:
             self.handle.eos)]
 
     def _generate(self, client, items: list[PromptItem]) -> None:
-        requests, results = gen.generate(client, items, self.handle, self.args)
-        self.records += gen.records(items, requests, results, self.handle, self.args)
-        for item, request, result in zip(items, requests, results):
+        answers = gen.generate(client, items, self.handle, self.args)
+        self.records += gen.records(answers, self.handle, self.args)
+        for answer in answers:
+            item = answer.item
             self.prompts.append({"task": item.task, "language": item.language,
                                  "task_id": item.task_id, "description_id": item.description_id,
-                                 "prompt_fingerprint": request.fingerprint(), "prompt": item.prompt})
+                                 "prompt_fingerprint": answer.requests[0].fingerprint(),
+                                 "prompt": item.prompt})
             group = self.groups.setdefault(item.key, Generations(item.task, item.language))
             group.items.append(item)
-            group.texts.append(gen.candidate_texts(item, result))
+            group.texts.append(answer.texts())
 
     def _write_descriptions(self) -> None:
         extra = tuple(dict.fromkeys([*self.fmt.stop_words, *self.handle.eos]))
