@@ -123,7 +123,7 @@ class TransformersBackend:
         self.batch_size, self.chunk_size, self.stop_check = batch_size, chunk_size, stop_check
         self.load_in_4bit, self.adapter = load_in_4bit, adapter
         if isinstance(model, (str, os.PathLike)):
-            self.model, self.tokenizer, self.revision, self.name = load_model(
+            self.model, self.tokenizer, self.revision, self.name, self.adapter = load_model(
                 str(model), tokenizer, revision=revision, adapter=adapter,
                 load_in_4bit=load_in_4bit, dtype=dtype, device=device,
                 trust_remote_code=trust_remote_code)
@@ -359,7 +359,7 @@ def load_tokenizer(*candidates: str | None, trust_remote_code: bool = False, rev
 def load_model(path: str, tokenizer: Any = None, *, revision: str | None = None,
                adapter: str | None = None, load_in_4bit: bool = False, dtype: str = "auto",
                device: str | None = None, trust_remote_code: bool = False):
-    """(model, tokenizer, revision, name) for a path or Hub id, a PEFT adapter directory
+    """(model, tokenizer, revision, name, adapter) for a path or Hub id, a PEFT adapter directory
     (``path`` itself, or ``adapter`` on top of ``path``), optionally 4-bit quantized."""
     _, transformers = _import_transformers()
     base = path
@@ -400,4 +400,4 @@ def load_model(path: str, tokenizer: Any = None, *, revision: str | None = None,
             found += "+" + local_revision(adapter)[len("local-"):]
     else:
         found = getattr(model.config, "_commit_hash", None) or revision
-    return model, tokenizer, found, path
+    return model, tokenizer, found, path, adapter
