@@ -57,11 +57,11 @@ def test_synthesize_keeps_the_function_and_reprefixes_the_prompt(packs, language
 
 def test_fix_reprefixes_the_prompt_base_and_starchat_stops_at_its_end_token(packs):
     problem = packs["python"][0]
-    completion = "\n    return False\n<|end|>\n    junk"
+    completion = "\n    return False  # done<|end|> junk"
     fixed = _final(packs, "fixtests", "python", completion, fmt="starchat")
-    assert fixed == problem["declaration"].rstrip() + "\n    return False\n"
-    # octocoder has no <|end|> stop word: the indented junk stays, as in the harness
-    assert _final(packs, "fixtests", "python", completion).endswith("<|end|>\n    junk")
+    assert fixed == problem["declaration"].rstrip() + "\n    return False  # done"
+    # octocoder has no <|end|> stop word: the rest of the line stays, as in the harness
+    assert _final(packs, "fixtests", "python", completion).endswith("# done<|end|> junk")
     rust = _final(packs, "fixtests", "rust", "\n    false\n}\nfn other(){}")
     assert rust == ("fn main(){}\n" + packs["rust"][0]["declaration"]).rstrip() + "\n    false\n}"
     docs = _final(packs, "fixdocs", "js", "\n  return false;\n}\n")
