@@ -9,7 +9,9 @@ answered at once, the rest queue), so its throughput at client concurrency k can
 arm, so every request is sent and stored).
 
 1. **throughput**: for each ``--concurrency`` k, ``--rounds * k`` requests; the ratio is the
-   ideal time (``ceil(requests / min(k, C)) * latency``) over the measured one (target >= 0.8);
+   ideal time (``ceil(requests / min(k, C)) * latency``) over the measured one (target >= 0.8).
+   The same requests also go through a **bare** ``AsyncOpenAI`` loop (a semaphore of k,
+   ``gather``, no cache, no retries): the baseline for what the client itself costs;
    the client's CPU time per request is reported too. Each arm runs ``--repeat`` times and the
    best run counts (the machine is shared: the best run is the one least disturbed);
 2. **rate limit**: ``--rpm-requests`` requests through ``GenerationClient(rpm=--rpm)`` at
@@ -27,6 +29,8 @@ Writes ``generation_benchmark.json`` and ``generation_benchmark.md`` to ``--outp
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import math
 import sys
 import tempfile
@@ -91,6 +95,40 @@ def throughput(server: RemoteScriptedServer, latency: float, capacity: int, conc
             "client_cpu_ms_per_request": round(cpu / count * 1000, 2)}
 
 
+def bare_throughput(server: RemoteScriptedServer, latency: float, capacity: int,
+                    concurrency: int, rounds: int) -> dict[str, Any]:
+    """The same requests through a bare ``AsyncOpenAI`` loop: a semaphore, gather, nothing else."""
+    import openai
+
+    count = rounds * concurrency
+
+    async def run() -> tuple[float, float]:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="benchmark", max_retries=0,
+                                    timeout=120)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(prompt: str) -> dict:
+            async with gate:
+                raw = await client.completions.with_raw_response.create(
+                    model="scripted-model", prompt=prompt, max_tokens=16, n=1, temperature=0.0,
+                    top_p=1.0)
+                return json.loads(raw.text)
+
+        await one("warm-up bare")
+        server.reset()
+        started, cpu = time.perf_counter(), time.process_time()
+        answers = await asyncio.gather(*(one(f"bare{concurrency} {i}") for i in range(count)))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        await client.close()
+        assert all(a["choices"][0]["finish_reason"] == "stop" for a in answers)
+        return seconds, cpu
+
+    seconds, cpu = asyncio.run(run())
+    ideal = math.ceil(count / min(concurrency, capacity)) * latency
+    return {"seconds": round(seconds, 3), "ratio": round(ideal / seconds, 3),
+            "client_cpu_ms_per_request": round(cpu / count * 1000, 2)}
+
+
 def rate_limit(rpm: float, count: int, work_dir: Path) -> dict[str, Any]:
     with RemoteScriptedServer(latency=0.005) as server:
         with client_for(server, work_dir / "rpm.sqlite", concurrency=16, rpm=rpm) as client:
@@ -116,14 +154,16 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"Server: {settings['latency']} s per request, capacity {settings['capacity']} "
              "at once.", "",
              "| concurrency | requests | seconds | req/s | ideal req/s | ratio (best) | all runs | "
-             "client CPU/req |",
-             "|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "client CPU/req | bare loop ratio | bare CPU/req | ours / bare |",
+             "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for row in report["throughput"]:
         lines.append(f"| {row['concurrency']} | {row['requests']} | {row['seconds']:.2f} | "
                      f"{row['requests_per_second']:.1f} | {row['ideal_requests_per_second']:.1f} | "
                      f"{row['ratio']:.2f}x | "
                      f"{', '.join(f'{r:.2f}' for r in row['ratios_of_all_runs'])} | "
-                     f"{row['client_cpu_ms_per_request']:.1f} ms |")
+                     f"{row['client_cpu_ms_per_request']:.1f} ms | {row['bare_ratio']:.2f}x | "
+                     f"{row['bare_client_cpu_ms_per_request']:.1f} ms | "
+                     f"{row['ours_over_bare']:.2f} |")
     limit = report["rate_limit"]
     lines += ["", "| RPM set | requests | RPM measured | error | busiest window RPM | error |",
               "|---:|---:|---:|---:|---:|---:|",
@@ -143,13 +183,22 @@ def main(argv: list[str] | None = None) -> int:
         work_dir = Path(work)
         rows = []
         for concurrency in args.concurrency:
-            runs = [throughput(server, args.latency, args.capacity, concurrency, args.rounds,
-                               work_dir / f"c{concurrency}-run{run}.sqlite")
-                    for run in range(args.repeat)]
+            runs, bare_runs = [], []
+            for run in range(args.repeat):  # alternated, so both see the same machine
+                runs.append(throughput(server, args.latency, args.capacity, concurrency,
+                                       args.rounds, work_dir / f"c{concurrency}-run{run}.sqlite"))
+                bare_runs.append(bare_throughput(server, args.latency, args.capacity,
+                                                 concurrency, args.rounds))
             best = max(runs, key=lambda row: row["ratio"])
-            rows.append({**best, "ratios_of_all_runs": [row["ratio"] for row in runs]})
+            bare = max(bare_runs, key=lambda row: row["ratio"])
+            rows.append({**best, "ratios_of_all_runs": [row["ratio"] for row in runs],
+                         "bare_ratio": bare["ratio"],
+                         "bare_ratios_of_all_runs": [row["ratio"] for row in bare_runs],
+                         "bare_client_cpu_ms_per_request": bare["client_cpu_ms_per_request"],
+                         "ours_over_bare": round(best["ratio"] / bare["ratio"], 3)})
             print(f"concurrency {concurrency:>3}: {rows[-1]['requests_per_second']:8.1f} req/s, "
-                  f"{rows[-1]['ratio']:.2f}x the server's capacity at that concurrency", flush=True)
+                  f"{rows[-1]['ratio']:.2f}x the server's capacity at that concurrency "
+                  f"(bare AsyncOpenAI loop {bare['ratio']:.2f}x)", flush=True)
         limit = rate_limit(args.rpm, args.rpm_requests, work_dir)
         print(f"rate limit {args.rpm:g} RPM: measured {limit['rpm_measured']:.1f} "
               f"({limit['error_percent']:.2f} % off; busiest window {limit['peak_window_rpm']:.1f})",

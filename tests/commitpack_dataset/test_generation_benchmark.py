@@ -36,6 +36,9 @@ def test_tiny_run_reports_throughput_ratios_and_the_rate_limit(bench, tmp_path, 
     assert all(0 < r["ratio"] <= 1.0 for r in rows)  # nothing beats the server's capacity
     assert all(r["ratio"] == max(r["ratios_of_all_runs"]) and len(r["ratios_of_all_runs"]) == 2
                for r in rows)
+    for r in rows:  # the bare AsyncOpenAI baseline ran as often, against the same server
+        assert len(r["bare_ratios_of_all_runs"]) == 2 and 0 < r["bare_ratio"] <= 1.0
+        assert r["ours_over_bare"] == round(r["ratio"] / r["bare_ratio"], 3)
     limit = report["rate_limit"]
     assert limit["requests"] == 12 and limit["rpm_set"] == 1200
     assert 0 < limit["rpm_measured"] <= 1200 * 1.05  # the limiter never lets it go faster
