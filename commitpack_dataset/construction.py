@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from commitpack_dataset.licenses import UNKNOWN as UNKNOWN_LICENSE
+
 FIELDS = ("commit", "old_file", "new_file", "old_contents", "new_contents", "subject", "message", "lang",
           "license", "repos")
 FETCH_FIELDS = ("returncode", "stderr")  # the released CommitPack files only (A.1)
 DATA_DIR = "data"
-UNKNOWN_LANGUAGE = "unknown"
-UNKNOWN_LICENSE = "unknown"
 REPOSITORY, HOLDERS = "_repository", "_holders"
 
 STEPS = ("repositories", "shared_commits", "candidates", "first_copy", "commitpack_rules", "language_selection",

@@ -204,7 +204,7 @@ class ReadContents(PipelineStep):
         batch.clear()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from commitpack_dataset.mining import BlobReader
+        from commitpack_dataset.blob_reader import BlobReader
 
         miner = CommitMiner(**miner_options(self.commitpack), alternates=lambda commit: commit.extra["alternates"])
         blobs: Optional[BlobReader] = None

@@ -172,7 +172,7 @@ def test_unreachable_url_is_recorded(tmp_path):
 
 
 def test_blob_reader_survives_a_dead_cat_file(repo):
-    from commitpack_dataset.mining import BlobReader
+    from commitpack_dataset.blob_reader import BlobReader
 
     repo.commit("init", {"a.py": "hello\n"})
     blob = repo.git("rev-parse", "HEAD:a.py")
