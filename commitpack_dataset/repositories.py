@@ -114,11 +114,18 @@ def _git(git_dir: str, *args: str, what: str) -> str:
 
 
 def repository_commits(git_dir: str, options: Any) -> List[str]:
-    """Every commit of the mined revisions (``git rev-list``, with ``since``/``until``)."""
+    """Every commit of the mined revisions (``git rev-list``, with ``since``/``until``), except the
+    boundary commits of a shallow clone: their parents are missing here, so this repository cannot
+    make their record and must not be the holder that keeps them."""
     command = ["rev-list", *options.revisions]
     command += [f"--since={options.since}"] if options.since else []
     command += [f"--until={options.until}"] if options.until else []
-    return _git(git_dir, *command, "--", what=f"git rev-list in {git_dir}").split()
+    commits = _git(git_dir, *command, "--", what=f"git rev-list in {git_dir}").split()
+    shallow = Path(git_dir) / "shallow"
+    if shallow.is_file():
+        boundary = set(shallow.read_text(encoding="ascii").split())
+        commits = [commit for commit in commits if commit not in boundary]
+    return commits
 
 
 def _unreadable(location: str, git_dir: str, error: CommandFailed) -> UnreadableRepository:

@@ -135,6 +135,18 @@ def test_fork_dedup_is_global_across_num_proc_shards(history, tmp_path):
     assert sharded.drop_statistics()["merge_commit"] == 2 * EXPECTED_COMMITPACK_DROPS["merge_commit"]
 
 
+def test_shallow_first_holder_leaves_its_boundary_commit_to_a_full_clone(history, tmp_path):
+    """The boundary commit of a shallow clone has no parent there; the full repository makes its record."""
+    repo, shas = history
+    shallow = tmp_path / "shallow" / "repo"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{repo.path}", str(shallow)], check=True)
+    assert sorted((shallow / ".git" / "shallow").read_text().split()) == sorted([shas["main"], shas["side"]])
+    _, dataset = prepare(CommitPack, tmp_path, config_name="all", repositories=(str(shallow), str(repo.path)))
+    rows = {row["commit"]: row for row in dataset}
+    assert set(rows) == {shas["good"], shas["latin1"], shas["side"], shas["main"]}
+    assert rows[shas["main"]]["repos"] == rows[shas["side"]]["repos"] == "octo/repo"
+
+
 def test_missing_blob_in_the_first_holder_is_read_from_another(tmp_path):
     """The first repository holding a commit lacks one of its blobs: the copy is read from the fork."""
     origin = GitRepo(tmp_path / "octo" / "origin")
