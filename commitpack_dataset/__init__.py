@@ -21,6 +21,8 @@ _LAZY = {
     "config_name": "commitpack_dataset.languages",
     "OSSInstruct": "commitpack_dataset.oss_instruct",
     "OSSInstructConfig": "commitpack_dataset.oss_instruct",
+    "EvolInstruct": "commitpack_dataset.evol_instruct",
+    "EvolInstructConfig": "commitpack_dataset.evol_instruct",
     "Decontaminator": "commitpack_dataset.decontamination",
     "Benchmark": "commitpack_dataset.decontamination",
 }
