@@ -40,7 +40,7 @@ class RecipeParser(TrlParser):
         or JSON) instead of ``DataSource(path)``."""
         for action in parser._actions:
             if action.dest == "datasets":
-                action.type = DataSource.from_cli
+                action.type, action.metavar = DataSource.from_cli, "SOURCE"
 
     def parse_args_and_config(self, args: Iterable[str] | None = None,
                               return_remaining_strings: bool = False,

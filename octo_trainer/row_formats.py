@@ -139,7 +139,7 @@ def _require(present: list[str], mapping: dict[str, str], label: str) -> None:
 def _trl_format(names: set[str], columns: dict[str, str | None], first_row: dict[str, Any] | None,
                 label: str) -> RowFormat:
     """The TRL format of the TRL columns ``names`` (column -> source column in ``columns``)."""
-    columns = {name: columns[name] for name in names}
+    columns = {name: columns[name] for name in TRL_COLUMNS if name in names}  # TRL's order
     if names == {"messages"}:
         if first_row is not None and not _is_chat(first_row.get(columns["messages"])):
             raise RecipeError(

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,8 +46,7 @@ from hub_cards import RecipeNotFoundError, RecipeURLError, push_folder
 from octo_trainer.card_info import MERGED_DIR, hub_repo_id, write_model_cards
 from octo_trainer.data import DataArguments, prepare_sources
 from octo_trainer.errors import RecipeError
-from octo_trainer.recipe_files import RESOLVED_RECIPE, list_recipes, save_resolved_recipe
-from octo_trainer.recipe_parser import RecipeParser
+from octo_trainer.recipe_files import RESOLVED_RECIPE, list_recipes, resolve_config_arg, save_resolved_recipe
 
 PROG = "octopack-sft"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
@@ -70,18 +70,29 @@ completion, messages, text), or pass a JSON object of source fields.
 def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None):
     """The parser over (DataArguments, SFTConfig, ModelConfig), as TRL's ``sft.make_parser``.
 
-    With ``subparsers`` (of a parent made with ``parser_class=RecipeParser`` or ``TrlParser``)
-    it is added there as the ``sft`` command.
+    With ``subparsers`` (of any ``argparse`` parent) it is added there as the ``sft`` command,
+    a :class:`~octo_trainer.recipe_parser.RecipeParser` whatever the parent's parser class; as
+    TRL's own CLI does, run it on the arguments after the command name with
+    ``parse_args_and_config`` (which reads ``--config``).
     """
     from trl import ModelConfig, SFTConfig
 
+    from octo_trainer.recipe_parser import RecipeParser
+
     dataclass_types = (DataArguments, SFTConfig, ModelConfig)
-    description = f"Supervised fine-tuning from a recipe. Shipped recipes: {', '.join(list_recipes())}."
-    options = {"description": description, "epilog": EXAMPLES,
-               "formatter_class": _HelpFormatter}
+    description = ("Supervised fine-tuning from a recipe: --config RECIPE (a YAML file, a shipped "
+                   "recipe's name or hf://owner/repo[@revision]/path.yaml), every option below "
+                   f"overriding it. Shipped recipes: {', '.join(list_recipes())}.")
+    options = {"description": textwrap.fill(description, 79, break_on_hyphens=False),
+               "epilog": EXAMPLES, "formatter_class": _HelpFormatter}
     if subparsers is not None:
-        parser = subparsers.add_parser("sft", help="Supervised fine-tuning from a recipe",
-                                       dataclass_types=dataclass_types, **options)
+        parent_class = subparsers._parser_class  # add_parser builds this class; ours is needed
+        subparsers._parser_class = RecipeParser
+        try:
+            parser = subparsers.add_parser("sft", help="Supervised fine-tuning from a recipe",
+                                           dataclass_types=dataclass_types, **options)
+        finally:
+            subparsers._parser_class = parent_class
     else:
         parser = RecipeParser(dataclass_types, prog=prog or PROG, **options)
     RecipeParser.use_source_specs(parser)
@@ -109,12 +120,16 @@ def main(data_args: DataArguments, training_args, model_args, recipe_source: str
 
 def cli(argv: Sequence[str] | None = None) -> int:
     """``octopack-sft``: parse the recipe and the command line, train; a user error is one line
-    on stderr and exit status 2."""
+    on stderr and exit status 2.
+
+    ``--config`` is resolved first, before TRL is imported: a mistyped recipe name fails at once.
+    """
     _show_progress_notes()
-    parser = make_parser()
-    with user_errors(parser.prog):
-        args = parser.parse_args_and_config(argv)
-        main(*args, recipe_source=parser.recipe_source)
+    args = list(sys.argv[1:] if argv is None else argv)
+    with user_errors(PROG):
+        recipe_source = resolve_config_arg(args)
+        parser = make_parser()
+        main(*parser.parse_args_and_config(args), recipe_source=recipe_source)
     return 0
 
 

@@ -70,6 +70,156 @@ def test_without_weights_sources_are_concatenated_and_shuffled(tmp_path: Path):
     assert len(build_dataset(args)) == 12
 
 
+# --- TRL's dataset formats, recognised without a column map ---
+
+
+def chats(n: int) -> list[dict]:
+    return [{"messages": [{"role": "system", "content": "Be brief."},
+                          {"role": "user", "content": f"add {i} and 1"},
+                          {"role": "assistant", "content": f"{i + 1}"}]} for i in range(n)]
+
+
+def oasst_rows(test_data_dir: Path, n: int = 12) -> list[dict]:
+    """Real prompt/completion rows: OctoCoder's OASST part as released (bare questions)."""
+    lines = (test_data_dir / "octocoder" / "oasst_code_sample.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines[:n]]
+
+
+def test_prompt_completion_rows_are_taken_as_they_are(tmp_path: Path, test_data_dir: Path):
+    from octo_trainer.data import prepare_sources
+
+    rows = oasst_rows(test_data_dir)
+    path = write_jsonl(tmp_path / "pc.jsonl", [{**row, "id": i} for i, row in enumerate(rows)])
+    dataset, formats = prepare_sources(DataArguments(datasets=[path], prompt_format="octocoder"))
+    assert formats == ["prompt-completion"] and dataset.column_names == ["prompt", "completion"]
+    assert sorted(zip(dataset["prompt"], dataset["completion"])) == sorted(
+        (row["prompt"], row["completion"]) for row in rows)  # unwrapped, unchanged
+
+
+def test_guanaco_style_prompts_mapped_to_roles_are_wrapped_once(tmp_path: Path, test_data_dir: Path):
+    """The octocoder recipes' map: the bare question takes OctoCoder's training form once."""
+    rows = oasst_rows(test_data_dir)
+    assert not any(row["prompt"].startswith("Question:") for row in rows)  # the data is bare
+    source = f"{write_jsonl(tmp_path / 'pc.jsonl', rows)}:instruction=prompt,response=completion"
+    dataset = build_dataset(DataArguments(datasets=[source], prompt_format="octocoder"))
+    wrapped = dict(zip(dataset["completion"], dataset["prompt"]))
+    for row in rows:
+        assert wrapped[row["completion"]] == f"Question: {row['prompt']}\n\nAnswer: "
+
+
+def test_messages_train_their_last_turn_or_every_token(tmp_path: Path):
+    from octo_trainer.data import prepare_sources
+
+    path = write_jsonl(tmp_path / "chat.jsonl", chats(3))
+    masked, formats = prepare_sources(DataArguments(datasets=[path]))
+    assert formats == ["conversational"] and masked.column_names == ["prompt", "completion"]
+    row = masked.filter(lambda r: r["completion"][0]["content"] == "2")[0]
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"]
+    assert row["prompt"][1]["content"] == "add 1 and 1"
+    assert row["completion"] == [{"role": "assistant", "content": "2"}]
+    whole = build_dataset(DataArguments(datasets=[path], loss_on_prompt=True))
+    assert whole.column_names == ["messages"] and len(whole[0]["messages"]) == 3
+    kept = build_dataset(DataArguments(datasets=[path]), assistant_only_loss=True)
+    assert kept.column_names == ["messages"]
+
+    write_jsonl(tmp_path / "open.jsonl", [{"messages": chats(1)[0]["messages"][:2]}])
+    with pytest.raises(RecipeError, match="row 0 ends with 'user'.*set loss_on_prompt: true"):
+        build_dataset(DataArguments(datasets=[str(tmp_path / "open.jsonl")]))
+
+
+def test_conversational_prompt_completion_and_text_rows(tmp_path: Path):
+    from octo_trainer.data import prepare_sources
+
+    conversational = [{"prompt": [{"role": "user", "content": f"q{i}"}],
+                       "completion": [{"role": "assistant", "content": f"a{i}"}]} for i in range(3)]
+    path = write_jsonl(tmp_path / "c.jsonl", conversational)
+    dataset, formats = prepare_sources(DataArguments(datasets=[path]))
+    assert formats == ["conversational prompt-completion"]
+    assert sorted(dataset["prompt"], key=str) == [row["prompt"] for row in conversational]
+
+    text = write_jsonl(tmp_path / "t.jsonl", [{"text": f"def f{i}(): pass", "meta": i} for i in range(4)])
+    dataset, formats = prepare_sources(DataArguments(datasets=[text]))
+    assert formats == ["language modelling"] and dataset.column_names == ["text"]
+    # SFTConfig's dataset_text_field names the column TRL reads; a column map renames into it
+    body = write_jsonl(tmp_path / "b.jsonl", [{"body": "x = 1"}])
+    renamed = build_dataset(DataArguments(datasets=[f"{body}:text=body"]), text_field="content")
+    assert renamed.column_names == ["content"]
+
+
+def test_text_joins_prompt_completion_rows_and_chats_do_not(tmp_path: Path):
+    text = write_jsonl(tmp_path / "t.jsonl", [{"text": f"doc {i}"} for i in range(2)])
+    pc = write_jsonl(tmp_path / "pc.jsonl", [{"prompt": "p", "completion": f"c {i}"} for i in range(3)])
+    mixed = build_dataset(DataArguments(datasets=[text, pc, write_jsonl(tmp_path / "m.jsonl", magic(1))]))
+    assert len(mixed) == 6 and mixed.column_names == ["prompt", "completion"]
+    assert sorted(r["completion"] for r in mixed if r["prompt"] == "") == ["doc 0", "doc 1"]
+
+    chat = write_jsonl(tmp_path / "chat.jsonl", chats(2))
+    with pytest.raises(RecipeError,
+                       match=r"cannot be trained together .*chat.jsonl: conversational prompt-completion"):
+        build_dataset(DataArguments(datasets=[pc, chat]))
+    conversational = write_jsonl(tmp_path / "c.jsonl", [{"prompt": [{"role": "user", "content": "q"}],
+                                                         "completion": [{"role": "assistant", "content": "a"}]}])
+    whole = build_dataset(DataArguments(datasets=[chat, conversational], loss_on_prompt=True))
+    assert whole.column_names == ["messages"] and len(whole) == 3
+
+
+def test_column_maps_on_the_command_line_and_in_json():
+    spec = DataSource.from_spec("data/rows.jsonl:instruction=question,response=answer,weight=2,split=test")
+    assert (spec.path, spec.column_map, spec.weight, spec.split) == (
+        "data/rows.jsonl", {"instruction": "question", "response": "answer"}, 2.0, "test")
+    assert DataSource.from_spec("hf://datasets/org/name").path == "hf://datasets/org/name"  # no options
+    assert DataSource.from_spec(r"C:\data\rows.jsonl").column_map is None
+    assert DataSource.from_spec("rows.jsonl:messages=conversation").column_map == {"messages": "conversation"}
+    parsed = DataSource.from_spec('{"path": "rows.jsonl", "column_map": {"prompt": "q", "completion": "a"}, '
+                                  '"subsample": 0.5}')
+    assert parsed.column_map == {"prompt": "q", "completion": "a"} and parsed.subsample == 0.5
+    with pytest.raises(RecipeError, match="unknown key 'instrucion' .*did you mean 'instruction'"):
+        DataSource.from_spec("rows.jsonl:instrucion=question")
+    with pytest.raises(RecipeError, match="subsample must be a float, got 'half'"):
+        DataSource.from_spec("rows.jsonl:subsample=half")
+    with pytest.raises(RecipeError, match="not valid JSON"):
+        DataSource.from_spec('{"path": rows.jsonl}')
+
+
+def test_deprecated_columns_mapping_and_fraction_warn_and_keep_working(tmp_path: Path):
+    path = write_jsonl(tmp_path / "qa.jsonl", [{"q": f"task {i}", "a": f"answer {i}"} for i in range(10)])
+    with pytest.warns(FutureWarning, match=r"write `column_map: \{'instruction': 'q', 'response': 'a'\}`"):
+        old = DataSource(path=path, columns={"instruction": "q", "response": "a"})
+    assert (old.column_map, old.columns) == ({"instruction": "q", "response": "a"}, None)
+    with pytest.warns(FutureWarning, match="write `subsample: 0.5`.*`weight` here"):
+        half = DataSource(path=path, column_map={"instruction": "q", "response": "a"}, fraction=0.5)
+    assert (half.subsample, half.fraction) == (0.5, None)
+    assert len(build_dataset(DataArguments(datasets=[half]))) == 5
+    with pytest.raises(RecipeError, match="both subsample and the deprecated fraction"):
+        DataSource(path=path, subsample=0.5, fraction=0.5)
+    # columns as a list is TRL's meaning: the columns to keep, before the format is read
+    keep = DataSource(path=path, columns=["q"], column_map={"text": "q"})
+    assert build_dataset(DataArguments(datasets=[keep])).column_names == ["text"]
+    with pytest.raises(RecipeError, match=r"columns to keep \['question'\] are not in the dataset; its "
+                                          r"columns are q, a"):
+        build_dataset(DataArguments(datasets=[DataSource(path=path, columns=["question"])]))
+
+
+def test_rows_of_no_known_format_and_misused_options_name_the_fix(tmp_path: Path):
+    qa = write_jsonl(tmp_path / "qa.jsonl", [{"question": "q", "answer": "a"}])
+    with pytest.raises(RecipeError, match="none of TRL's dataset formats.*e.g. --datasets .*qa.jsonl:"
+                                          "instruction=question,response=answer"):
+        build_dataset(DataArguments(datasets=[qa]))
+    with pytest.raises(RecipeError, match=r"no column 'questoin' for instruction \(did you mean 'question'\?\); "
+                                          r"its columns are question, answer"):
+        build_dataset(DataArguments(datasets=[f"{qa}:instruction=questoin,response=answer"]))
+    with pytest.raises(RecipeError, match=r"mixes octopack roles \(instruction\) with TRL columns \(completion\)"):
+        build_dataset(DataArguments(datasets=[f"{qa}:instruction=question,completion=answer"]))
+    templated = {"path": qa, "column_map": {"prompt": "question", "completion": "answer"},
+                 "instruction_template": "Task: {instruction}"}
+    with pytest.raises(RecipeError, match="instruction_template/response_template apply to instruction/response"):
+        build_dataset(DataArguments(datasets=[templated]))
+    with pytest.raises(RecipeError, match="no such file or directory.*--datasets PATH"):
+        build_dataset(DataArguments(datasets=[str(tmp_path / "missing.jsonl")]))
+    with pytest.raises(RecipeError, match="lists no datasets"):
+        build_dataset(DataArguments())
+
+
 def test_invalid_data_arguments_are_refused(tmp_path: Path):
     with pytest.raises(RecipeError, match="unknown prompt_format 'magicodr' .*did you mean 'magicoder'"):
         DataArguments(prompt_format="magicodr")
@@ -86,7 +236,7 @@ def test_invalid_data_arguments_are_refused(tmp_path: Path):
                 ]
             )
         )
-    with pytest.raises(RecipeError, match="no column 'output' for response; its columns are instruction, response"):
+    with pytest.raises(RecipeError, match="no column 'output' for response; its columns are instruction, "):
         build_dataset(
             DataArguments(
                 datasets=[{"path": write_jsonl(tmp_path / "c.jsonl", magic(2))}],

@@ -73,7 +73,13 @@ def test_unknown_key_is_an_error(tmp_path: Path):
     recipe = tmp_path / "bad.yaml"
     text = (RECIPES_DIR / "tiny-cpu" / "lora.yaml").read_text()
     recipe.write_text(text + "max_seq_length: 512\n")
-    with pytest.raises(ValueError, match="max_seq_length"):
+    with pytest.raises(ValueError, match=r"unknown recipe key 'max_seq_length' \(did you mean 'max_length'\?\)"):
+        parse_args(["--config", str(recipe)])
+    recipe.write_text("- a list\n")
+    with pytest.raises(ValueError, match="must contain a YAML mapping"):
+        parse_args(["--config", str(recipe)])
+    recipe.write_text("max_steps: [1\n")
+    with pytest.raises(ValueError, match="is not valid YAML"):
         parse_args(["--config", str(recipe)])
 
 
@@ -135,3 +141,40 @@ def test_sources_can_be_given_on_the_command_line():
     data, _, _ = parse_args(["--config", "tiny-cpu/lora", "--datasets", "a.jsonl", "b.parquet"])
     assert [source.path for source in data.datasets] == ["a.jsonl", "b.parquet"]
     assert all(source.split == "train" and source.subsample == 1.0 for source in data.datasets)
+    data, _, _ = parse_args(["--config", "tiny-cpu/lora", "--datasets",
+                             "a.jsonl:instruction=question,response=answer,weight=1",
+                             '{"path": "b.jsonl", "column_map": {"messages": "chat"}, "weight": 3}'])
+    assert [(s.path, s.column_map, s.weight) for s in data.datasets] == [
+        ("a.jsonl", {"instruction": "question", "response": "answer"}, 1.0),
+        ("b.jsonl", {"messages": "chat"}, 3.0),
+    ]
+
+
+def test_help_documents_the_datasets_syntax_and_the_recipes():
+    from octo_trainer.train import make_parser
+
+    text = " ".join(make_parser().format_help().split())
+    assert "PATH[:KEY=VALUE,...]" in text and "rows.jsonl:instruction=question,response=answer" in text
+    assert "prompt, completion, messages, text" in text and "JSON object of source fields" in text
+    assert "Shipped recipes: magicoder/full" in text
+
+
+def test_make_parser_adds_the_sft_subcommand_to_a_parent_parser():
+    """TRL's ``make_parser(subparsers)`` shape, for one ``octopack`` command with subcommands."""
+    import argparse
+
+    from octo_trainer.recipe_parser import RecipeParser
+    from octo_trainer.train import make_parser
+
+    parent = argparse.ArgumentParser(prog="octopack")  # a plain parent, like the other CLIs
+    subparsers = parent.add_subparsers(dest="command")
+    sft = make_parser(subparsers)
+    other = subparsers.add_parser("other")
+    assert subparsers.choices["sft"] is sft and isinstance(sft, RecipeParser)
+    assert type(other) is argparse.ArgumentParser  # the parent's class is left as it was
+    assert sft.prog == "octopack sft"
+    argv = ["sft", "--config", "tiny-cpu/qlora", "--max_steps", "3", "--datasets", "r.jsonl:text=body"]
+    assert parent.parse_known_args(argv)[0].command == "sft"
+    data, training, _ = sft.parse_args_and_config(argv[1:])
+    assert training.max_steps == 3 and data.datasets[0].column_map == {"text": "body"}
+    assert sft.recipe_source == "tiny-cpu/qlora"
