@@ -28,15 +28,17 @@ from typing import Optional, Sequence
 
 from commitpack_dataset.cli.errors import CliError
 from commitpack_dataset.cli.files import prepare_output
+from commitpack_dataset.cli.teacher import FORMATS, write_rows  # noqa: F401  (write_rows: public here too)
+from commitpack_dataset.cli.teacher import add_benchmark_sources as _add_benchmark_sources
+from commitpack_dataset.cli.teacher import (
+    add_teacher_arguments,
+    decontamination_facts,
+    load_output_configs,
+    teacher_facts,
+    teacher_kwargs,
+)
 
-FORMATS = ("jsonl", "parquet")
 BUILD_FILE = "build.json"
-
-
-def _add_benchmark_sources(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--humaneval", help="local HumanEval .jsonl(.gz) (default: the Hub)")
-    parser.add_argument("--mbpp", help="local MBPP .jsonl (default: the Hub)")
-    parser.add_argument("--humanevalpack-dir", help="local HumanEvalPack directory (default: the Hub)")
 
 
 def make_parser(subparsers=None) -> argparse.ArgumentParser:
@@ -63,17 +65,10 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     gen.add_argument("--max-documents", type=int, default=150_000)
     gen.add_argument("--start-index", type=int, default=0)
     gen.add_argument("--max-new-data", type=int)
-    gen.add_argument("--model", default="gpt-3.5-turbo-1106")
-    gen.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or OpenAI)")
-    gen.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
+    add_teacher_arguments(gen, "gpt-3.5-turbo-1106")
     gen.add_argument("--max-new-tokens", type=int, default=2500)
     gen.add_argument("--model-max-tokens", type=int, default=8192)
     gen.add_argument("--tokenizer", help="tokenizer counting prompt tokens (default: 4 characters a token)")
-    gen.add_argument("--concurrency", type=int, default=8)
-    gen.add_argument("--max-retries", type=int, default=5)
-    gen.add_argument("--rpm", type=float)
-    gen.add_argument("--tpm", type=float)
-    gen.add_argument("--prices", type=float, nargs=2, metavar=("PROMPT", "COMPLETION"), help="USD per 1M tokens")
     gen.add_argument("--no-decontaminate", action="store_true")
     _add_benchmark_sources(gen)
     gen.add_argument("--execution-check", action="store_true", help="teacher-written tests run in the sandbox")
@@ -119,25 +114,11 @@ def _config_kwargs(args: argparse.Namespace) -> dict:
                   seed_column=args.seed_column, seed_files=tuple(args.seed_files),
                   seed_repositories=tuple(args.repositories), seed_revision=args.revision,
                   magicoder_seeds=args.magicoder_seeds, max_documents=args.max_documents,
-                  start_index=args.start_index, max_new_data=args.max_new_data, model=args.model,
-                  base_url=args.base_url, api_key_env=args.api_key_env, max_new_tokens=args.max_new_tokens,
-                  model_max_tokens=args.model_max_tokens, tokenizer=args.tokenizer, concurrency=args.concurrency,
-                  max_retries=args.max_retries, rpm=args.rpm, tpm=args.tpm,
-                  prices=tuple(args.prices) if args.prices else None, decontaminate=not args.no_decontaminate,
-                  humaneval_source=args.humaneval, mbpp_source=args.mbpp,
-                  humanevalpack_dir=args.humanevalpack_dir, execution_check=args.execution_check)
+                  start_index=args.start_index, max_new_data=args.max_new_data, max_new_tokens=args.max_new_tokens,
+                  model_max_tokens=args.model_max_tokens, tokenizer=args.tokenizer,
+                  decontaminate=not args.no_decontaminate, execution_check=args.execution_check,
+                  **teacher_kwargs(args))
     return {key: value for key, value in kwargs.items() if value is not None}
-
-
-def write_rows(dataset, target: Path, file_format: str) -> None:
-    """``dataset`` as one JSONL or Parquet file, atomically."""
-    from octopack_common import atomic_path
-
-    with atomic_path(target) as temporary:
-        if file_format == "jsonl":
-            dataset.to_json(str(temporary), lines=True, force_ascii=False)
-        else:
-            dataset.to_parquet(str(temporary))
 
 
 def check_language(name: str) -> None:
@@ -193,7 +174,6 @@ def command_generate(args: argparse.Namespace) -> int:
 
 def build_facts(builder, rows: int, counts) -> dict:
     """What the card needs, without secrets: teacher, sampling, seeds, drops."""
-    from commitpack_dataset.generation.openai_backend import public_url
     from commitpack_dataset.oss_instruct.prompt import prompts_fingerprint
 
     config = builder.config
@@ -203,10 +183,8 @@ def build_facts(builder, rows: int, counts) -> dict:
     if report_path.is_file():
         decontamination = json.loads(report_path.read_text(encoding="utf-8"))
     return {"language": config.language, "rows": rows, "drop_counts": dict(counts),
-            "teacher": {"model": config.model, "prompts_fingerprint": prompts_fingerprint(),
-                        "endpoint": public_url(config.base_url) if config.base_url else None,
-                        "sampling": {"temperature": config.temperature, "max_tokens": config.max_new_tokens,
-                                     "seed": config.seed}, "requests": stats.get("requests")},
+            "teacher": teacher_facts(config, stats, prompts_fingerprint(), temperature=config.temperature,
+                                     max_tokens=config.max_new_tokens, seed=config.seed),
             "generation": stats,
             "seeds": {"dataset": config.seed_source()[0], "files": list(config.seed_files),
                       "repositories": list(config.seed_repositories), "revision": config.seed_revision},
@@ -285,20 +263,11 @@ def command_stats(args: argparse.Namespace) -> int:
 
 
 def command_push(args: argparse.Namespace) -> int:
-    import datasets
-
     from hub_cards.dataset_card import render_dataset_card
     from hub_cards.dataset_push import push_dataset
 
     output = Path(args.output)
-    folders = sorted(p for p in (output / "data").glob("*") if p.is_dir() and any(p.iterdir()))
-    if not folders:
-        raise CliError(f"no data under {output / 'data'}: run 'oss-instruct generate' first")
-    configs = {}
-    for folder in folders:
-        files = sorted(str(p) for p in folder.iterdir() if p.suffix in (".jsonl", ".parquet"))
-        kind = "parquet" if files[0].endswith(".parquet") else "json"
-        configs[folder.name] = datasets.load_dataset(kind, data_files=files, split="train")
+    configs = load_output_configs(output, "oss-instruct")
     facts_path = output / BUILD_FILE
     built = json.loads(facts_path.read_text(encoding="utf-8")) if facts_path.is_file() else {}
     report = built.get("decontamination")
@@ -308,10 +277,7 @@ def command_push(args: argparse.Namespace) -> int:
         "seeds": [{"dataset": (built.get("seeds") or {}).get("dataset") or "local files / repositories",
                    "note": "1-15 consecutive lines per seed (Magicoder's rule)"}],
         "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
-        "decontamination": None if report is None else {
-            "benchmarks": list(report["benchmarks"]), "method": ", ".join(report["settings"]["methods"]),
-            "removed": report["removed"], "checked": report["rows"],
-            "removed_per_benchmark": report["rows_matching_benchmark"]},
+        "decontamination": decontamination_facts([report] if report else []),
     })
     result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run)
     print(result if args.dry_run else f"pushed {sum(map(len, configs.values()))} rows to {args.repo_id}: "

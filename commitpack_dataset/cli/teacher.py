@@ -1,0 +1,95 @@
+"""What the teacher-driven commands (``oss-instruct``, ``evol-instruct``) share: the teacher and
+benchmark options, writing rows, reading a generate output back as configs, and the card facts
+of a teacher and of a decontamination report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from commitpack_dataset.cli.errors import CliError
+
+FORMATS = ("jsonl", "parquet")
+
+
+def add_benchmark_sources(parser: argparse.ArgumentParser) -> None:
+    """``--humaneval``, ``--mbpp``, ``--humanevalpack-dir``: local copies of the benchmarks."""
+    parser.add_argument("--humaneval", help="local HumanEval .jsonl(.gz) (default: the Hub)")
+    parser.add_argument("--mbpp", help="local MBPP .jsonl (default: the Hub)")
+    parser.add_argument("--humanevalpack-dir", help="local HumanEvalPack directory (default: the Hub)")
+
+
+def add_teacher_arguments(parser: argparse.ArgumentParser, model: str) -> None:
+    """The endpoint, the key's variable, concurrency, retries, rate limits and prices."""
+    parser.add_argument("--model", default=model)
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or OpenAI)")
+    parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-retries", type=int, default=5)
+    parser.add_argument("--rpm", type=float)
+    parser.add_argument("--tpm", type=float)
+    parser.add_argument("--prices", type=float, nargs=2, metavar=("PROMPT", "COMPLETION"), help="USD per 1M tokens")
+
+
+def teacher_kwargs(args: argparse.Namespace) -> dict:
+    """The builder config fields of :func:`add_teacher_arguments` and :func:`add_benchmark_sources`."""
+    return dict(model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
+                concurrency=args.concurrency, max_retries=args.max_retries, rpm=args.rpm, tpm=args.tpm,
+                prices=tuple(args.prices) if args.prices else None, humaneval_source=args.humaneval,
+                mbpp_source=args.mbpp, humanevalpack_dir=args.humanevalpack_dir)
+
+
+def write_rows(dataset, target: Path, file_format: str) -> None:
+    """``dataset`` as one JSONL or Parquet file, atomically."""
+    from octopack_common import atomic_path
+
+    with atomic_path(target) as temporary:
+        if file_format == "jsonl":
+            dataset.to_json(str(temporary), lines=True, force_ascii=False)
+        else:
+            dataset.to_parquet(str(temporary))
+
+
+def load_output_configs(output: Path, command: str) -> dict:
+    """``{config: Dataset}`` of the ``data/<config>/`` folders of a generate output."""
+    import datasets
+
+    folders = sorted(p for p in (output / "data").glob("*") if p.is_dir() and any(p.iterdir()))
+    if not folders:
+        raise CliError(f"no data under {output / 'data'}: run '{command} generate' first")
+    configs = {}
+    for folder in folders:
+        files = sorted(str(p) for p in folder.iterdir() if p.suffix in (".jsonl", ".parquet"))
+        kind = "parquet" if files[0].endswith(".parquet") else "json"
+        configs[folder.name] = datasets.load_dataset(kind, data_files=files, split="train")
+    return configs
+
+
+def teacher_facts(config, stats: dict, prompts_fingerprint: str, **sampling: Any) -> dict:
+    """The ``teacher`` facts of a dataset card, without secrets (the endpoint's host only)."""
+    from commitpack_dataset.generation.openai_backend import public_url
+
+    return {"model": config.model, "prompts_fingerprint": prompts_fingerprint,
+            "endpoint": public_url(config.base_url) if config.base_url else None,
+            "sampling": sampling, "requests": stats.get("requests")}
+
+
+def decontamination_facts(reports: list) -> Optional[dict]:
+    """The card's ``decontamination`` facts summed over one or more ``report.json`` payloads
+    (``None`` when nothing was decontaminated)."""
+    if not reports:
+        return None
+    per_benchmark: dict = {}
+    for report in reports:
+        for name, count in report["rows_matching_benchmark"].items():
+            per_benchmark[name] = per_benchmark.get(name, 0) + count
+    return {"benchmarks": list(reports[0]["benchmarks"]), "method": ", ".join(reports[0]["settings"]["methods"]),
+            "removed": sum(r["removed"] for r in reports), "checked": sum(r["rows"] for r in reports),
+            "removed_per_benchmark": per_benchmark}
+
+
+def read_reports(directory: Path) -> list:
+    """Every ``report.json`` under ``directory`` (sorted by path)."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.rglob("report.json"))]
