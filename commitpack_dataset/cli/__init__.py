@@ -29,13 +29,9 @@ from commitpack_dataset.cli.options import add_mining_arguments, add_tokenizer_a
 from commitpack_dataset.cli.stats import command_stats
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``commitpack`` argument parser."""
-    parser = argparse.ArgumentParser(prog="commitpack",
-                                     description="Mine, filter, inspect and publish CommitPack data.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    mine = commands.add_parser("mine", help="mine git repositories into per-language files")
+def add_mine_parser(commands, name: str = "mine") -> argparse.ArgumentParser:
+    """Register ``mine`` on a subparsers object (``octopack mine`` mounts it too)."""
+    mine = commands.add_parser(name, help="mine git repositories into per-language files")
     mine.add_argument("repositories", nargs="+", help="local repository paths or clone URLs")
     mine.add_argument("-o", "--output", required=True, help="output directory (data/<lang>/data.<format>)")
     mine.add_argument("--format", choices=FORMATS, default="jsonl")
@@ -44,14 +40,34 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--cache-dir", help="datasets cache directory (default: a temporary one)")
     mine.add_argument("--num-proc", type=int, default=None, help="worker processes (one shard per repository)")
     mine.set_defaults(handler=command_mine)
+    return mine
 
-    filt = commands.add_parser("filter", help="apply the CommitPackFT rules to CommitPack files")
+
+def add_filter_parser(commands, name: str = "filter") -> argparse.ArgumentParser:
+    """Register ``filter`` on a subparsers object (``octopack filter`` mounts it too)."""
+    filt = commands.add_parser(name, help="apply the CommitPackFT rules to CommitPack files")
     filt.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
     filt.add_argument("-o", "--output", required=True)
     filt.add_argument("--format", choices=FORMATS, default="jsonl")
     filt.add_argument("--overwrite", action="store_true", help="replace an existing OUT/data directory")
     add_tokenizer_arguments(filt)
     filt.set_defaults(handler=command_filter)
+    return filt
+
+
+def make_parser(subparsers=None, name: str = "commitpack") -> argparse.ArgumentParser:
+    """The ``commitpack`` parser, or its commands as the ``name`` command of ``subparsers`` (TRL's
+    ``make_parser(subparsers)`` pattern; ``octopack commitpack ...``). Handlers return the exit
+    status; run them through :func:`run` for the one-line errors."""
+    description = "Mine, filter, inspect and publish CommitPack data."
+    if subparsers is None:
+        parser = argparse.ArgumentParser(prog="commitpack", description=description)
+        commands = parser.add_subparsers(dest="command", required=True)
+    else:
+        parser = subparsers.add_parser(name, help=description, description=description)
+        commands = parser.add_subparsers(dest="commitpack_command", required=True)
+    add_mine_parser(commands)
+    add_filter_parser(commands)
 
     stats = commands.add_parser("stats", help="drop statistics as a table and a bar chart")
     stats.add_argument("drop_counts", nargs="+", help="drop_counts.json files or directories of them (summed)")
@@ -70,15 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``commitpack`` console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def build_parser() -> argparse.ArgumentParser:
+    """The ``commitpack`` argument parser."""
+    return make_parser()
+
+
+def run(args: argparse.Namespace, prog: str = "commitpack") -> int:
+    """Run parsed arguments; a :class:`CliError` is one line on stderr and exit status 2."""
     try:
         return args.handler(args)
     except CliError as error:
-        print(f"commitpack: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
 
 
-__all__ = ["CliError", "LanguageFiles", "build_parser", "main", "mining_options", "read_records", "write_by_language"]
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``commitpack`` console script; returns the exit status."""
+    return run(build_parser().parse_args(argv))
+
+
+__all__ = ["CliError", "LanguageFiles", "add_filter_parser", "add_mine_parser", "build_parser", "main",
+           "make_parser", "run", "mining_options", "read_records", "write_by_language"]
