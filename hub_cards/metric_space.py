@@ -70,8 +70,9 @@ def default_requirements(module: str | Path) -> list[str]:
     return [f"{name}=={metadata.version(name)}"]
 
 
-def space_card(card_text: str, repo_id: str) -> str:
-    """The metric card with the Space fields its YAML needs (other fields and the body kept)."""
+def space_card(card_text: str, repo_id: str, requirements: Sequence[str] = ()) -> str:
+    """The metric card with the Space fields its YAML needs (other fields kept) and, under its title,
+    how to load it from this Space."""
     from huggingface_hub import RepoCard
 
     try:
@@ -86,6 +87,14 @@ def space_card(card_text: str, repo_id: str) -> str:
     data["sdk"] = SPACE_SDK
     data["app_file"] = APP_FILE
     data["tags"] = list(dict.fromkeys([*(data.get("tags") or []), *METRIC_TAGS]))
+    install = f"`pip install {' '.join(requirements)}`, then " if requirements else ""
+    note = (f"> **From this Space:** {install}with `HF_ALLOW_CODE_EVAL=1` set (running model-written code is "
+            f'opt-in), `evaluate.load("{repo_id}")`.')
+    lines = card.text.splitlines()
+    title = next((index for index, line in enumerate(lines) if line.startswith("# ")), None)
+    at = title + 1 if title is not None else 0
+    lines[at:at] = ["", note]
+    card.text = "\n".join(lines) + "\n"
     return str(card)
 
 
@@ -109,7 +118,7 @@ def metric_space_files(module: str | Path, card: str | Path, repo_id: str, *,
             raise MetricSpaceError(f"{module} imports .{helper.stem}, the name the module itself gets in the Space")
         files[helper.name] = helper
     lines = list(requirements) if requirements is not None else default_requirements(module)
-    files["README.md"] = space_card(card.read_text(encoding="utf-8"), repo_id).encode("utf-8")
+    files["README.md"] = space_card(card.read_text(encoding="utf-8"), repo_id, lines).encode("utf-8")
     files["requirements.txt"] = ("\n".join(lines) + "\n").encode("utf-8")
     files[APP_FILE] = _APP.format(repo_id=repo_id).encode("utf-8")
     return files

@@ -239,7 +239,7 @@ def evaluation_section(results: EvaluationResults) -> str:
     body = render_text(RESULTS_TEMPLATE, results=results, languages=[LANGUAGES[lang] for lang in results.languages],
                        language_keys=results.languages, tables=[(k, results.table(k)) for k in results.ks],
                        sampling=", ".join(f"{key}={value}" for key, value in results.sampling.items()))
-    return f"{EVALUATION_START}\n{body.strip()}\n{EVALUATION_END}"
+    return f"{EVALUATION_START}\n{body.strip()}\n\n{EVALUATION_END}"
 
 
 def update_model_card(card, results, *, model_name: str | None = None):

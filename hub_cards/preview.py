@@ -2,7 +2,7 @@
 
 The Hub shows a card's YAML metadata as a header of chips (license, languages, tasks, size, tags,
 libraries, base model, datasets) and its ``model-index`` as an "Evaluation results" box, then the
-Markdown body rendered as GitHub-flavoured Markdown without raw HTML. :func:`card_html` does the
+Markdown body rendered as GitHub-flavoured Markdown (HTML comments hidden, other raw HTML escaped). :func:`card_html` does the
 same with ``markdown-it-py`` (CommonMark + tables + strikethrough; HTML in the body is escaped, as
 the Hub sanitises it), so cards can be looked at in a browser -- or screenshotted in headless
 Chromium -- before they are pushed.
@@ -11,6 +11,7 @@ Chromium -- before they are pushed.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,11 @@ header { border-bottom: 1px solid #e5e7eb; padding: 18px 32px 12px; background: 
 header .repo { font-size: 20px; font-weight: bold; margin-bottom: 10px; }
 header .repo .kind { color: #6b7280; font-weight: normal; font-size: 14px; margin-right: 8px; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; }
+.group { display: inline-flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-right: 10px; }
+.group b { color: #6b7280; font-weight: normal; font-size: 12px; }
 .chip { border: 1px solid #d1d5db; border-radius: 6px; padding: 2px 8px; font-size: 12px; background: #fff; }
-.chip b { color: #6b7280; font-weight: normal; margin-right: 4px; }
 main { display: flex; gap: 28px; padding: 8px 32px 32px; }
-article { flex: 1; min-width: 0; font-size: 14px; line-height: 1.5; }
+article { flex: 1; min-width: 0; max-width: 900px; font-size: 14px; line-height: 1.5; }
 aside { width: 300px; flex-shrink: 0; font-size: 12px; }
 aside h3 { font-size: 14px; margin: 16px 0 6px; }
 aside table { width: 100%; }
@@ -37,6 +39,7 @@ th { background: #f3f4f6; }
 code { background: #f3f4f6; border-radius: 4px; padding: 0 3px; font-size: 12px; }
 pre { background: #f3f4f6; border-radius: 6px; padding: 10px; overflow-x: auto; }
 pre code { padding: 0; }
+blockquote { border-left: 4px solid #d1d5db; margin: 8px 0; padding: 2px 12px; color: #374151; }
 """
 _CHIPS = (("license", "License"), ("language", "Languages"), ("task_categories", "Tasks"),
           ("size_categories", "Size"), ("pipeline_tag", "Pipeline"), ("library_name", "Library"),
@@ -45,21 +48,24 @@ _CHIPS = (("license", "License"), ("language", "Languages"), ("task_categories",
 
 
 def markdown_to_html(text: str) -> str:
-    """The Markdown body as HTML, the way the Hub renders a card (raw HTML escaped)."""
+    """The Markdown body as HTML, the way the Hub renders a card: HTML comments are not shown, other
+    raw HTML is escaped."""
     from markdown_it import MarkdownIt
 
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).render(text)
 
 
 def _chips(metadata: dict[str, Any]) -> str:
-    chips = []
+    groups = []
     for key, label in _CHIPS:
         value = metadata.get(key)
         if not value:
             continue
-        for item in value if isinstance(value, list) else [value]:
-            chips.append(f'<span class="chip"><b>{label}</b>{html.escape(str(item))}</span>')
-    return "".join(chips)
+        chips = "".join(f'<span class="chip">{html.escape(str(item))}</span>'
+                        for item in (value if isinstance(value, list) else [value]))
+        groups.append(f'<span class="group"><b>{label}:</b>{chips}</span>')
+    return "".join(groups)
 
 
 def _evaluation_box(metadata: dict[str, Any]) -> str:
@@ -89,7 +95,8 @@ def card_html(card_text: str, *, repo_id: str = "", repo_type: str = "model") ->
         f'<header><div class="repo"><span class="kind">{kind}</span>{title}</div>'
         f'<div class="chips">{_chips(metadata)}</div></header>'
         f"<main><article>{markdown_to_html(card_body(card_text))}</article>"
-        f"<aside>{_evaluation_box(metadata)}</aside></main></body></html>"
+        + (f"<aside>{box}</aside>" if (box := _evaluation_box(metadata)) else "")
+        + "</main></body></html>"
     )
 
 

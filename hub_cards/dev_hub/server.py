@@ -30,6 +30,11 @@ class HubHTTPServer(ThreadingHTTPServer):
         self.errors: list[str] = []  # tracebacks of unexpected server exceptions
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status), in order
 
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return  # a client that went away (killed mid-upload) is not a server error
+        super().handle_error(request, client_address)
+
     def record(self, method: str, path: str, status: int) -> None:
         self.requests.append((method, path, status))
         if self.log is not None:
