@@ -238,6 +238,14 @@ def test_each_addition_is_a_drop_reason_and_switchable(tmp_path):
     assert (links[shas["submodule"]]["old_contents"], links[shas["submodule"]]["new_contents"]) == ("", "")
 
 
+def test_the_blob_cap_is_one_megabyte_by_default(tmp_path):
+    repo = licensed_repo(tmp_path / "octo" / "big", {"big.txt": "a\n"})
+    at_cap = repo.commit("Grow the big file to the cap", {"big.txt": "b" * 1_000_000})
+    repo.commit("Grow the big file past the cap", {"big.txt": "c" * 1_000_001})
+    builder, dataset = prepare(CommitPack, tmp_path / "cache", config_name="text", repositories=(str(repo.path),))
+    assert dataset["commit"] == [at_cap] and builder.drop_statistics()["blob_too_large"] == 1
+
+
 def rows_of(cache_dir, options, **changes):
     _, dataset = prepare(CommitPack, cache_dir, **{**options, **changes})
     return {row["commit"]: row for row in dataset}
