@@ -17,6 +17,7 @@ stop. ``tests/support/openai_server.py`` re-exports this module for the test fix
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -76,12 +77,15 @@ def start_openai_server(
     *,
     timeout: float = STARTUP_TIMEOUT,
     attempts: int = 3,
+    die_with_parent: bool = False,
 ) -> OpenAIServer:
     """Serve ``model_dir`` on a free localhost port and wait until ``/health`` answers.
 
     ``workdir`` (an existing directory) receives the log and the empty HF home/cache. Raises
     :class:`ServerStartError` with the log if the server dies or stays unhealthy for ``timeout``
     seconds; a start that lost its port to another process is retried up to ``attempts`` times.
+    With ``die_with_parent`` the server gets SIGTERM when this process dies, even by SIGKILL (a
+    pipeline killed mid-run leaves no server behind).
     """
     workdir = Path(workdir)
     model = str(Path(model_dir).resolve())
@@ -97,6 +101,7 @@ def start_openai_server(
                 env=env,
                 log_path=log_path,
                 timeout=timeout,
+                die_with_parent=die_with_parent,
             )
         except ServerStartError:
             if attempt < attempts and "address already in use" in read_log(log_path).lower():
@@ -150,6 +155,7 @@ def start_server_process(
     env: Mapping[str, str] | None = None,
     log_path: Path,
     timeout: float,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen:
     """Start ``command`` in a new process group, logging to ``log_path``, and wait for health.
 
@@ -164,6 +170,7 @@ def start_server_process(
             stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
             start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None,
         )
     started = time.monotonic()
     deadline = started + timeout
@@ -184,6 +191,15 @@ def start_server_process(
                 f"--- log ({log_path}) ---\n{read_log(log_path)[-LOG_TAIL_CHARS:]}"
             )
         time.sleep(0.2)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop_process_group(
