@@ -129,10 +129,7 @@ def _config_kwargs(args: argparse.Namespace) -> dict:
 
 
 def command_generate(args: argparse.Namespace) -> int:
-    from octopack_common import write_json_atomic
-
     from commitpack_dataset.evol_instruct import EvolInstruct
-    from commitpack_dataset.evol_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE, ROUNDS_FILE
 
     output = Path(args.output)
     prepare_output(str(output), args.overwrite)
@@ -145,9 +142,25 @@ def command_generate(args: argparse.Namespace) -> int:
     except Exception as error:
         cause = error.__cause__ or error
         raise CliError(f"generation failed: {type(cause).__name__}: {cause}") from error
+    dataset, rounds, per_round = write_output(builder, output, args.format)
+    print(f"kept {len(dataset)} rows -> {output / 'data' / builder.config.mode}")
+    print(round_table(rounds, per_round))
+    return 0
+
+
+def write_output(builder, output: Path, file_format: str = "jsonl"):
+    """Write a prepared builder's ``generate`` output into ``output`` (rows, drop counts per round,
+    ``rounds.json``, rejected rows, decontamination reports, ``build.json``); return ``(dataset,
+    drops per round, rows per round)``. The ``octopack run`` pipeline writes its Evol-Instruct
+    stage with it."""
+    from octopack_common import write_json_atomic
+
+    from commitpack_dataset.evol_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE, ROUNDS_FILE
+
     dataset = builder.as_dataset("train")
     rounds = builder.drop_statistics()
-    write_rows(dataset, output / "data" / args.mode / f"data.{args.format}", args.format)
+    mode = builder.config.mode
+    write_rows(dataset, output / "data" / mode / f"data.{file_format}", file_format)
     prepared = Path(builder._output_dir)
     for name in (REJECTED_FILE, ROUNDS_FILE):
         shutil.copyfile(prepared / name, output / name)
@@ -156,13 +169,11 @@ def command_generate(args: argparse.Namespace) -> int:
     total = sum(rounds.values(), Counter())
     per_round = Counter(dataset["round"])
     write_json_atomic(output / "drop_counts.json", {
-        "kept": len(dataset), "rows_per_config": {args.mode: len(dataset)},
+        "kept": len(dataset), "rows_per_config": {mode: len(dataset)},
         "rows_per_round": {str(r): per_round[r] for r in sorted(per_round)},
         "rounds": {str(r): dict(counts) for r, counts in sorted(rounds.items())}, "drop_counts": dict(total)})
     write_json_atomic(output / BUILD_FILE, build_facts(builder, dict(per_round)))
-    print(f"kept {len(dataset)} rows -> {output / 'data' / args.mode}")
-    print(round_table(rounds, per_round))
-    return 0
+    return dataset, rounds, per_round
 
 
 def build_facts(builder, rows_per_round: dict) -> dict:

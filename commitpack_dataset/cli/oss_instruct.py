@@ -135,11 +135,8 @@ def check_language(name: str) -> None:
 
 
 def command_generate(args: argparse.Namespace) -> int:
-    from octopack_common import write_json_atomic
-
     from commitpack_dataset.builders import drop_table
     from commitpack_dataset.oss_instruct import OSSInstruct
-    from commitpack_dataset.oss_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE
 
     check_language(args.language)
     output = Path(args.output)
@@ -156,10 +153,24 @@ def command_generate(args: argparse.Namespace) -> int:
     except Exception as error:
         cause = error.__cause__ or error
         raise CliError(f"generation failed: {type(cause).__name__}: {cause}") from error
+    dataset, counts = write_output(builder, output, args.format)
+    print(f"kept {len(dataset)} rows -> {output / 'data' / builder.config.language}")
+    print(drop_table(counts))
+    return 0
+
+
+def write_output(builder, output: Path, file_format: str = "jsonl"):
+    """Write a prepared builder's ``generate`` output into ``output`` (rows, drop counts, rejected
+    answers, decontamination report, ``build.json``); return ``(dataset, drop counts)``. The
+    ``octopack run`` pipeline writes its OSS-Instruct stage with it."""
+    from octopack_common import write_json_atomic
+
+    from commitpack_dataset.oss_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE
+
     dataset = builder.as_dataset("train")
     counts = builder.drop_statistics()
     language = builder.config.language
-    write_rows(dataset, output / "data" / language / f"data.{args.format}", args.format)
+    write_rows(dataset, output / "data" / language / f"data.{file_format}", file_format)
     prepared = Path(builder._output_dir)
     shutil.copyfile(prepared / REJECTED_FILE, output / REJECTED_FILE)
     if (prepared / DECONTAMINATION_DIR).is_dir():
@@ -167,9 +178,7 @@ def command_generate(args: argparse.Namespace) -> int:
     write_json_atomic(output / "drop_counts.json", {"kept": len(dataset), "rows_per_config": {language: len(dataset)},
                                                     "drop_counts": dict(counts)})
     write_json_atomic(output / BUILD_FILE, build_facts(builder, len(dataset), counts))
-    print(f"kept {len(dataset)} rows -> {output / 'data' / language}")
-    print(drop_table(counts))
-    return 0
+    return dataset, counts
 
 
 def build_facts(builder, rows: int, counts) -> dict:
