@@ -353,8 +353,9 @@ def load_source(source: DataSource):
             cache_dir=cache_dir,
             num_proc=source.num_proc,
         )
-    except FileNotFoundError as error:  # DatasetNotFoundError included
-        raise RecipeError(f"cannot load dataset {source.path!r}: {_first_line(error)}") from error
+    except (FileNotFoundError, ConnectionError) as error:  # DatasetNotFoundError, offline Hub
+        raise RecipeError(f"cannot load dataset {source.path!r}: {_first_line(error)}: check the "
+                          "Hub id and your connection, or point at a local file") from error
 
 
 def _first_line(error: BaseException) -> str:

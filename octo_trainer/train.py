@@ -42,11 +42,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from hub_cards import RecipeNotFoundError, RecipeURLError, push_folder
+from hub_cards import RecipeNotFoundError, RecipeURLError, is_recipe_url, push_folder
 from octo_trainer.card_info import MERGED_DIR, hub_repo_id, write_model_cards
 from octo_trainer.data import DataArguments, prepare_sources
 from octo_trainer.errors import RecipeError
-from octo_trainer.recipe_files import RESOLVED_RECIPE, list_recipes, resolve_config_arg, save_resolved_recipe
+from octo_trainer.recipe_files import RESOLVED_RECIPE, list_recipes, recipe_path, save_resolved_recipe
 
 PROG = "octopack-sft"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
@@ -122,14 +122,16 @@ def cli(argv: Sequence[str] | None = None) -> int:
     """``octopack-sft``: parse the recipe and the command line, train; a user error is one line
     on stderr and exit status 2.
 
-    ``--config`` is resolved first, before TRL is imported: a mistyped recipe name fails at once.
+    A ``--config`` naming no file and no shipped recipe fails before TRL is even imported.
     """
     _show_progress_notes()
     args = list(sys.argv[1:] if argv is None else argv)
     with user_errors(PROG):
-        recipe_source = resolve_config_arg(args)
+        config = args[args.index("--config") + 1] if "--config" in args[:-1] else None
+        if config is not None and not is_recipe_url(config):
+            recipe_path(config)
         parser = make_parser()
-        main(*parser.parse_args_and_config(args), recipe_source=recipe_source)
+        main(*parser.parse_args_and_config(args), recipe_source=parser.recipe_source)
     return 0
 
 
@@ -144,11 +146,23 @@ def user_errors(prog: str) -> Iterator[None]:
         raise SystemExit(2) from None
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _show_progress_notes() -> None:
     """Let octopack's own INFO lines (which format each source was read in) reach stderr."""
     logger = logging.getLogger("octo_trainer")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
