@@ -50,6 +50,12 @@ BUILDERS: dict[str, KnownBuilder] = {
     "commitpackft": KnownBuilder(
         "commitpack_dataset.builders.CommitPackFT", COMMIT_ROWS, COMMIT_RESPONSE_TEMPLATE
     ),
+    # OctoCoder's mix rebuilt (bigcode/guanaco-commits' form): `prompt` is the bare question, rendered
+    # with the recipe's format, as the octocoder recipes render the Hub copy.
+    "octocoder-mix": KnownBuilder(
+        "commitpack_dataset.octocoder_mix.OctoCoderMix",
+        {"instruction": "prompt", "response": "completion"},
+    ),
 }
 
 
