@@ -10,7 +10,7 @@ them, turns each into rows of one of TRL's dataset formats (:mod:`octo_trainer.r
 rendered with the shared prompt format of :mod:`octo_trainer.formats`), and mixes them.
 
 On the command line a source is ``PATH[:KEY=VALUE,...]``, each key a role or TRL column of the
-column map or one of :data:`SPEC_OPTIONS`, e.g. ``--datasets rows.jsonl:instruction=question,
+column map or one of :data:`~octo_trainer.source_specs.SPEC_OPTIONS`, e.g. ``--datasets rows.jsonl:instruction=question,
 response=answer other.jsonl:weight=2``; or a JSON object of :class:`DataSource` fields.
 
 A builder source is prepared the datasets >= 4 way (no loading scripts)::
@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import os
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,12 +56,9 @@ from octo_trainer.builder_sources import (
 from octo_trainer.errors import RecipeError, did_you_mean
 from octo_trainer.formats import FORMATS
 from octo_trainer.row_formats import MAP_KEYS, resolve_row_format, to_training_rows, unify
+from octo_trainer.source_specs import DATASETS_HELP, parse_spec
 
 _FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-#: Source fields a command-line spec ``PATH:KEY=VALUE,...`` may set, with their value types.
-SPEC_OPTIONS = {"split": str, "name": str, "data_dir": str, "cache_dir": str, "subsample": float,
-                "weight": float, "num_proc": int}
-_SPEC = re.compile(r"^(?P<path>.+?):(?P<options>\w+=[^,=]*(?:,\w+=[^,=]*)*)$")
 _LOG = logging.getLogger(__name__)
 _DEFAULT_ROLE_COLUMNS = {"instruction": "instruction", "response": "response", "context": None}
 
@@ -216,36 +211,9 @@ class DataSource:
 
     @classmethod
     def from_spec(cls, text: str) -> DataSource:
-        """A source from its command-line form: a JSON object of fields, or
-        ``PATH[:KEY=VALUE,...]`` where each key is a column-map key (a role or TRL column) or
-        one of :data:`SPEC_OPTIONS`."""
-        if text.lstrip().startswith("{"):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise RecipeError(f"data source {text!r} is not valid JSON ({error})") from None
-            return cls.coerce(value)
-        match = _SPEC.match(text)
-        if match is None:
-            return cls(path=text)
-        path, options, column_map = match["path"], {}, {}
-        for item in match["options"].split(","):
-            key, _, value = item.partition("=")
-            if key in MAP_KEYS:
-                column_map[key] = value
-            elif key in SPEC_OPTIONS:
-                try:
-                    options[key] = SPEC_OPTIONS[key](value)
-                except ValueError:
-                    raise RecipeError(f"data source {text!r}: {key} must be a "
-                                      f"{SPEC_OPTIONS[key].__name__}, got {value!r}") from None
-            else:
-                keys = (*MAP_KEYS, *SPEC_OPTIONS)
-                raise RecipeError(
-                    f"data source {text!r}: unknown key {key!r}{did_you_mean(key, keys)}; use "
-                    f"{', '.join(keys)}, or a JSON object of source fields"
-                )
-        return cls(path=path, column_map=column_map or None, **options)
+        """A source from its command-line form (:func:`octo_trainer.source_specs.parse_spec`):
+        ``PATH[:KEY=VALUE,...]`` or a JSON object of fields."""
+        return cls.coerce(parse_spec(text))
 
     @classmethod
     def from_cli(cls, text: str) -> DataSource:
@@ -254,18 +222,6 @@ class DataSource:
             return cls.from_spec(text)
         except RecipeError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
-
-
-DATASETS_HELP = (
-    "Sources of the mixture. In a recipe: a YAML list of mappings (path or builder, split, "
-    "columns, column_map, subsample, weight, ...). On the command line: PATH[:KEY=VALUE,...], "
-    "each KEY a column-map key (instruction, response, context: rendered with the prompt "
-    "format; prompt, completion, messages, text: TRL's formats, taken as they are) or one of "
-    f"{', '.join(SPEC_OPTIONS)}, e.g. rows.jsonl:instruction=question,response=answer; or a "
-    "JSON object of source fields. Without a column map, rows with prompt/completion, messages "
-    "or text train as TRL's SFTTrainer trains them, and instruction/response rows are rendered "
-    "with the prompt format."
-)
 
 
 @dataclass
