@@ -18,8 +18,8 @@ Every push -- datasets (Parquet per config), the metric Space, recipes, models a
 LFS files are uploaded before the commit is created, so a push killed midway (even with
 ``SIGKILL`` during an upload) leaves the repository exactly as it was; run it again to finish.
 
-:meth:`CommitPlan.preview` is what ``--dry-run`` prints (files, sizes and the card; no network). :func:`pull` downloads a
-repository snapshot with ``snapshot_download`` -- ``HF_ENDPOINT``, ``HF_TOKEN`` and the cache
+:meth:`CommitPlan.preview` is what ``--dry-run`` prints (files, sizes and the card; no network).
+:func:`pull` downloads a repository snapshot with ``snapshot_download`` -- ``HF_ENDPOINT``, ``HF_TOKEN`` and the cache
 apply, and with ``HF_HUB_OFFLINE=1`` a repository pulled before is served from the cache.
 """
 

@@ -237,7 +237,8 @@ def _evaluation(info: Mapping[str, Any]) -> EvaluationResults | None:
 def evaluation_section(results: EvaluationResults) -> str:
     """The card's "Evaluation" section: one Table-2-shaped table per k, between the markers."""
     body = render_text(RESULTS_TEMPLATE, results=results, languages=[LANGUAGES[lang] for lang in results.languages],
-                       language_keys=results.languages, tables=[(k, results.table(k)) for k in results.ks],
+                       language_keys=results.languages, others=results.others,
+                       tables=[(k, rows) for k in results.ks if (rows := results.table(k))],
                        sampling=", ".join(f"{key}={value}" for key, value in results.sampling.items()))
     return f"{EVALUATION_START}\n{body.strip()}\n\n{EVALUATION_END}"
 

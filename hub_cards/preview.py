@@ -2,9 +2,9 @@
 
 The Hub shows a card's YAML metadata as a header of chips (license, languages, tasks, size, tags,
 libraries, base model, datasets) and its ``model-index`` as an "Evaluation results" box, then the
-Markdown body rendered as GitHub-flavoured Markdown (HTML comments hidden, other raw HTML escaped). :func:`card_html` does the
-same with ``markdown-it-py`` (CommonMark + tables + strikethrough; HTML in the body is escaped, as
-the Hub sanitises it), so cards can be looked at in a browser -- or screenshotted in headless
+Markdown body rendered as GitHub-flavoured Markdown (HTML comments hidden, other raw HTML escaped,
+as the Hub sanitises it). :func:`card_html` does the same with ``markdown-it-py`` (CommonMark,
+tables, strikethrough), so cards can be looked at in a browser -- or screenshotted in headless
 Chromium -- before they are pushed.
 """
 

@@ -13,6 +13,14 @@
       }
     }
 
+This is also what ``octopack-eval`` writes (``octo_trainer/evaluation/report.py``, schema_version
+1): ``results`` is a list of entries ``{"task": "fixtests", "language": "python", "metrics":
+{"pass@1": ...}, "problems": 164, "complete": true, ...}``, the sampling settings are under
+``generation`` and the model is ``{"label": ..., "name_or_path": ...}``. Its HumanEval and MBPP
+entries (``task`` ``humaneval`` / ``mbpp``) become results on ``openai/openai_humaneval`` and
+``google-research-datasets/mbpp``; entries with ``"complete": false`` (a ``--limit`` run) are
+marked as partial in the card.
+
 ``results`` may also be nested per task (``{"humanevalfix": {"python": {"pass@1": 0.31}}}``) or a
 list of records (``[{"task": "humanevalfix", "language": "python", "pass@1": 0.31}, ...]``, the
 pass@k values at the top of a record or under ``metrics``/``pass_at_k``; a record may carry its own
@@ -28,10 +36,10 @@ key.
 language × k: task ``text-generation`` named ``HumanEvalFix``/``HumanEvalExplain``/
 ``HumanEvalSynthesize``, dataset ``bigcode/humanevalpack`` with the language as config and split
 ``test``, metric ``pass@k`` with ``k`` and the sampling settings as its args -- and
-:func:`results_card_class` (``ResultsModelCard``) writes them as ``model-index`` so that ``ModelCard.load`` parses the same
-objects back. (huggingface_hub's own writer merges results that share task type, dataset, config
-and split, which would fold HumanEvalFix and HumanEvalSynthesize of one language together: the
-card class here keeps one entry per task and language.)
+:func:`results_card_class` (``ResultsModelCard``) writes them as ``model-index`` so that
+``ModelCard.load`` parses the same objects back. (huggingface_hub's own writer merges results that
+share task type, dataset, config and split, which would fold HumanEvalFix and HumanEvalSynthesize
+of one language together: the card class here keeps one entry per task and language.)
 """
 
 from __future__ import annotations
@@ -54,7 +62,11 @@ TASKS = {
     "humanevalfixdocs": "HumanEvalFixDocs",
     "humanevalexplainsynthesize": "HumanEvalExplain",
     "humanevalsynthesize": "HumanEvalSynthesize",
+    "humaneval": "HumanEval",
+    "mbpp": "MBPP",
 }
+#: The benchmarks outside HumanEvalPack: (dataset, config) of their model-index entries.
+OTHER_BENCHMARKS = {"humaneval": ("openai/openai_humaneval", None), "mbpp": ("google-research-datasets/mbpp", "full")}
 #: canonical language (the humanevalpack config) -> the name a card shows (Table 2 columns, in order)
 LANGUAGES = {"python": "Python", "js": "JavaScript", "java": "Java", "go": "Go", "cpp": "C++", "rust": "Rust"}
 _TASK_ALIASES = {
@@ -64,6 +76,7 @@ _TASK_ALIASES = {
     "explainsynthesize": "humanevalexplainsynthesize", "explain": "humanevalexplainsynthesize",
     "humanevalsynthesize": "humanevalsynthesize", "synthesize": "humanevalsynthesize",
     "humanevalsynth": "humanevalsynthesize", "synth": "humanevalsynthesize",
+    "humaneval": "humaneval", "openaihumaneval": "humaneval", "mbpp": "mbpp",
 }
 _IGNORED_TASKS = {"humanevalexplaindescribe", "explaindescribe"}
 _LANGUAGE_ALIASES = {"python": "python", "py": "python", "js": "js", "javascript": "js", "java": "java",
@@ -71,7 +84,8 @@ _LANGUAGE_ALIASES = {"python": "python", "py": "python", "js": "js", "javascript
 _AVERAGE = {"average", "avg", "all", "mean", "overall"}
 _PASS_AT = re.compile(r"^pass@(\d+)$")
 _TOP_LEVEL = {"model", "dataset", "sampling", "results", "config", "generation", "created", "date", "version",
-              "metadata", "n_problems", "problems", "limit"}
+              "metadata", "n_problems", "problems", "limit", "schema_version", "benchmark_style", "averages",
+              "created_at", "octopack_version", "wall_seconds"}
 
 
 class ResultsError(ValueError):
@@ -96,6 +110,8 @@ class EvaluationResults:
     model: str | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
     dataset_revision: str | None = None
+    partial: set[tuple[str, str]] = field(default_factory=set)  # (task, language) of incomplete runs
+    problems: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def value(self, task: str, language: str, k: int) -> float | None:
         return next((s.value for s in self.scores if (s.task, s.language, s.k) == (task, language, k)), None)
@@ -106,7 +122,15 @@ class EvaluationResults:
 
     @property
     def tasks(self) -> list[str]:
-        return [task for task in TASKS if any(score.task == task for score in self.scores)]
+        """The HumanEvalPack tasks present (Table 2's rows)."""
+        return [task for task in TASKS if task not in OTHER_BENCHMARKS and any(s.task == task for s in self.scores)]
+
+    @property
+    def others(self) -> list[dict[str, Any]]:
+        """HumanEval / MBPP rows: the benchmark's name and its pass@k values."""
+        return [{"task": TASKS[task], "values": {k: self.value(task, "python", k) for k in self.ks},
+                 "partial": (task, "python") in self.partial}
+                for task in OTHER_BENCHMARKS if any(score.task == task for score in self.scores)]
 
     @property
     def languages(self) -> list[str]:
@@ -120,7 +144,8 @@ class EvaluationResults:
             present = [v for v in values.values() if v is not None]
             if present:
                 rows.append({"task": TASKS[task], "values": values, "average": sum(present) / len(present),
-                             "complete": len(present) == len(LANGUAGES)})
+                             "complete": len(present) == len(LANGUAGES),
+                             "partial": any((task, lang) in self.partial for lang in self.languages)})
         return rows
 
 
@@ -137,12 +162,17 @@ def parse_results(source: str | Path | Mapping[str, Any]) -> EvaluationResults:
         raise ResultsError(f"results must be a JSON object, got {type(source).__name__}")
     model = source.get("model")
     if isinstance(model, Mapping):
-        model = model.get("name") or model.get("model_id") or model.get("path")
+        model = model.get("name") or model.get("model_id") or model.get("label") or model.get("name_or_path")
     dataset = source.get("dataset") if isinstance(source.get("dataset"), Mapping) else {}
-    sampling = dict(source.get("sampling") or {})
+    sampling = {k: v for k, v in dict(source.get("sampling") or source.get("generation") or {}).items()
+                if v is not None}
     body = source["results"] if "results" in source else {k: v for k, v in source.items() if k not in _TOP_LEVEL}
-    scores = {}
-    for task, language, metrics in _entries(body):
+    scores, partial, problems = {}, set(), {}
+    for task, language, metrics, record in _entries(body):
+        if record.get("complete") is False:
+            partial.add((task, language))
+        if isinstance(record.get("problems"), int):
+            problems[(task, language)] = record["problems"]
         for key, value in metrics.items():
             match = _PASS_AT.match(str(key).strip().lower())
             if match is None:
@@ -157,7 +187,7 @@ def parse_results(source: str | Path | Mapping[str, Any]) -> EvaluationResults:
     return EvaluationResults(
         scores=[Score(task, language, k, value) for (task, language, k), value in ordered],
         model=str(model) if model else None, sampling=sampling,
-        dataset_revision=dataset.get("revision"),
+        dataset_revision=dataset.get("revision"), partial=partial, problems=problems,
     )
 
 
@@ -168,6 +198,8 @@ def _entries(body: Any):
             if not isinstance(record, Mapping) or "task" not in record:
                 raise ResultsError(f"results[{index}] must be an object with task, language and pass@k values")
             language = record.get("language") or record.get("lang")
+            if language is None and _task(str(record["task"])) in OTHER_BENCHMARKS:
+                language = "python"
             if language is None:  # "humanevalfix-python" as the task
                 split = _split_key(str(record["task"]))
                 if split is None:
@@ -177,8 +209,10 @@ def _entries(body: Any):
                 task, language = _task(str(record["task"])), _language(str(language))
             if task is None or language is None:
                 continue
+            if task in OTHER_BENCHMARKS:
+                language = "python"
             metrics = record.get("metrics") or record.get("pass_at_k") or record
-            yield task, language, metrics
+            yield task, language, metrics, record
         return
     if not isinstance(body, Mapping):
         raise ResultsError(f"results must be an object or a list, got {type(body).__name__}")
@@ -190,11 +224,14 @@ def _entries(body: Any):
             for language_key, metrics in value.items():  # nested per task: {task: {language: {...}}}
                 language = _language(language_key)
                 if language is not None and isinstance(metrics, Mapping):
-                    yield task, language, metrics.get("pass_at_k") or metrics
+                    yield task, language, metrics.get("pass_at_k") or metrics, metrics
+            continue
+        if task in OTHER_BENCHMARKS:  # {"humaneval": {"pass@1": ...}}
+            yield task, "python", value.get("pass_at_k") or value.get("metrics") or value, value
             continue
         split = _split_key(key)
         if split is not None and split[1] is not None:
-            yield split[0], split[1], value.get("pass_at_k") or value.get("metrics") or value
+            yield split[0], split[1], value.get("pass_at_k") or value.get("metrics") or value, value
 
 
 def _normal(name: str) -> str:
@@ -220,7 +257,7 @@ def _language(name: str) -> str | None:
 def _split_key(key: str) -> tuple[str, str | None] | None:
     """``humanevalfixtests-python`` -> (task, language); None when the key names no known task."""
     parts = re.split(r"[\s\-_/:]+", key.strip())
-    if _task(key) is not None:
+    if _task(key) is not None and _task(key) not in OTHER_BENCHMARKS:
         raise ResultsError(f"results key {key!r} names a task but no language: use e.g. {key}-python")
     for cut in range(len(parts) - 1, 0, -1):
         task = _task("".join(parts[:cut]))
@@ -229,7 +266,8 @@ def _split_key(key: str) -> tuple[str, str | None] | None:
     if _normal(key) in _IGNORED_TASKS or any(_normal("".join(parts[:cut])) in _IGNORED_TASKS
                                              for cut in range(1, len(parts))):
         return None
-    raise ResultsError(f"results key {key!r} names no HumanEvalPack task: use <task>-<language>, e.g. "
+    raise ResultsError(f"results key {key!r} names no HumanEvalPack task (nor HumanEval, MBPP): use "
+                       "<task>-<language>, e.g. "
                        f"humanevalfixtests-python (tasks: {', '.join(TASKS)})")
 
 
@@ -245,33 +283,45 @@ def eval_results(results: EvaluationResults) -> list:
     """One ``huggingface_hub.EvalResult`` per score (see module docstring)."""
     from huggingface_hub import EvalResult
 
-    return [
-        EvalResult(
-            task_type=TASK_TYPE, task_name=TASKS[s.task],
-            dataset_type=DATASET, dataset_name=f"{TASKS[s.task]} {LANGUAGES[s.language]}",
-            dataset_config=s.language, dataset_split=SPLIT, dataset_revision=results.dataset_revision,
-            dataset_args={"task": f"{s.task}-{s.language}"},
+    items = []
+    for s in results.scores:
+        args: dict[str, Any] = {"task": s.task if s.task in OTHER_BENCHMARKS else f"{s.task}-{s.language}"}
+        if (s.task, s.language) in results.problems:
+            args["problems"] = results.problems[(s.task, s.language)]
+        if s.task in OTHER_BENCHMARKS:
+            (dataset, config), name, revision = OTHER_BENCHMARKS[s.task], TASKS[s.task], None
+        else:
+            dataset, config, revision = DATASET, s.language, results.dataset_revision
+            name = f"{TASKS[s.task]} {LANGUAGES[s.language]}"
+        items.append(EvalResult(
+            task_type=TASK_TYPE, task_name=TASKS[s.task], dataset_type=dataset, dataset_name=name,
+            dataset_config=config, dataset_split=SPLIT, dataset_revision=revision, dataset_args=args,
             metric_type=f"pass@{s.k}", metric_name=f"pass@{s.k}", metric_value=s.value,
             metric_args={"k": s.k, **results.sampling},
-        )
-        for s in results.scores
-    ]
+        ))
+    return items
 
 
 def results_from_eval_results(items: list, model: str | None = None) -> EvaluationResults:
     """The reverse of :func:`eval_results` (other results in a card are skipped)."""
     names = {name: task for task, name in TASKS.items()}
-    scores, sampling, revision = [], {}, None
+    datasets = {DATASET} | {dataset for dataset, _ in OTHER_BENCHMARKS.values()}
+    scores, sampling, revision, problems = [], {}, None, {}
     for item in items or []:
         match = _PASS_AT.match(str(item.metric_type))
-        if item.dataset_type != DATASET or item.task_name not in names or match is None:
+        if item.dataset_type not in datasets or item.task_name not in names or match is None:
             continue
-        scores.append(Score(names[item.task_name], item.dataset_config, int(match.group(1)), item.metric_value))
+        task = names[item.task_name]
+        language = "python" if task in OTHER_BENCHMARKS else item.dataset_config
+        scores.append(Score(task, language, int(match.group(1)), item.metric_value))
         sampling = {k: v for k, v in (item.metric_args or {}).items() if k != "k"}
-        revision = item.dataset_revision
+        if isinstance((item.dataset_args or {}).get("problems"), int):
+            problems[(task, language)] = item.dataset_args["problems"]
+        if task not in OTHER_BENCHMARKS:
+            revision = item.dataset_revision
     return EvaluationResults(sorted(scores, key=lambda s: (list(TASKS).index(s.task),
                                                            list(LANGUAGES).index(s.language), s.k)),
-                             model=model, sampling=sampling, dataset_revision=revision)
+                             model=model, sampling=sampling, dataset_revision=revision, problems=problems)
 
 
 def model_index(model_name: str, items: list) -> list[dict[str, Any]]:

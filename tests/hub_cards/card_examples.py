@@ -19,8 +19,8 @@ _RULES = [
 FACTS = {
     "commitpack": {
         "kind": "commitpack", "repo_id": "octo-user/commitpack-demo", "license": ["apache-2.0", "mit"],
-        "configs": {"python": {"rows": 1204, "language": "Python"}, "javascript": {"rows": 310, "language": "JavaScript"},
-                    "c++": {"rows": 12, "language": "C++"}},
+        "configs": {"python": {"rows": 1204, "language": "Python"},
+                    "javascript": {"rows": 310, "language": "JavaScript"}, "c++": {"rows": 12, "language": "C++"}},
         "sources": [{"repository": "octo/app", "revision": SHA, "ref": "HEAD", "license": "mit", "rows": 1300},
                     {"repository": "octo/web", "revision": SHA[::-1], "ref": "main", "license": "apache-2.0",
                      "url": "https://example.com/octo/web.git", "rows": 226}],
@@ -64,7 +64,8 @@ RESULTS = {
     "sampling": {"temperature": 0.2, "top_p": 0.95, "n_samples": 20, "max_new_tokens": 512},
     "results": {
         **{f"humanevalfixtests-{lang}": {"pass@1": value, "pass@10": min(1.0, 2 * value)}
-           for lang, value in zip(("python", "js", "java", "go", "cpp", "rust"), (0.3125, 0.28, 0.301, 0.25, 0.2625, 0.2))},
+           for lang, value in zip(("python", "js", "java", "go", "cpp", "rust"),
+                                  (0.3125, 0.28, 0.301, 0.25, 0.2625, 0.2))},
         **{f"humanevalexplainsynthesize-{lang}": {"pass@1": value}
            for lang, value in zip(("python", "js", "java"), (0.35, 0.3, 0.25))},
         "humanevalsynthesize-python": {"pass@1": 0.462, "pass@10": 0.61},

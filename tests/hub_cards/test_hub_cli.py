@@ -46,7 +46,8 @@ def test_dataset_folder_dry_run_push_and_offline_pull(local_hub, tmp_path, capsy
 
     assert hub_main(["push", "dataset", str(folder), repo_id, "--revision", "dev"]) == 0
     assert f"pushed 2 config(s) (python, rust) to {repo_id} @ dev in commit" in capsys.readouterr().out
-    assert load_dataset(repo_id, "python", split="train", revision="dev")["instruction"] == ["task 0", "task 1", "task 2"]
+    loaded = load_dataset(repo_id, "python", split="train", revision="dev")
+    assert loaded["instruction"] == ["task 0", "task 1", "task 2"]
     assert load_dataset(repo_id, "rust", split="train", revision="dev")["lang"] == ["Rust"]
 
     out = tmp_path / "pulled"

@@ -65,7 +65,11 @@ def test_the_metric_space_loads_with_evaluate_and_scores_like_the_local_metric(l
 
     assert hub_main(["push", "metric", repo_id]) == 0
     assert f'evaluate.load("{repo_id}")' in capsys.readouterr().out
+    assert hub_main(["pull", "metric", repo_id]) == 0
+    pulled = capsys.readouterr().out.splitlines()
+    assert pulled[-1] == f'HF_ALLOW_CODE_EVAL=1; import evaluate; evaluate.load("{repo_id}")'
     space = snapshot_download(repo_id, repo_type="space")
+    assert pulled[0] == space
     assert open(os.path.join(space, "humanevalpack.py"), "rb").read() == module.read_bytes()  # opt-in included
     requirements = open(os.path.join(space, "requirements.txt")).read()
     assert requirements.startswith("octopack==")

@@ -42,7 +42,7 @@ def test_results_forms_parse_alike(form, tmp_path):
     ({"results": {"humanevalfixtests-python": {"pass@1": 31.2}}}, r"fractions in \[0, 1\] \(0.31, not 31\)"),
     ({"results": {"humanevalfixtests-cobol": {"pass@1": 0.3}}}, "unknown language 'cobol'"),
     ({"results": {"humanevalfix": {"pass@1": 0.3}}}, "names a task but no language"),
-    ({"results": {"mbpp-python": {"pass@1": 0.3}}}, "names no HumanEvalPack task"),
+    ({"results": {"apps-python": {"pass@1": 0.3}}}, "names no HumanEvalPack task"),
     ({"results": {"humanevalfixtests-python": {"pass@1": "high"}}}, "must be a number"),
     ({"results": {}}, "no pass@k values found"),
 ])
@@ -61,7 +61,8 @@ def test_model_index_parses_back_into_the_eval_results_written(tmp_path):
         assert loaded.data.model_name == "tiny-coder"
     first = written[0]
     assert isinstance(first, EvalResult) and (first.task_type, first.task_name) == ("text-generation", "HumanEvalFix")
-    assert (first.dataset_type, first.dataset_config, first.dataset_split) == ("bigcode/humanevalpack", "python", "test")
+    assert (first.dataset_type, first.dataset_config, first.dataset_split) == (
+        "bigcode/humanevalpack", "python", "test")
     assert first.dataset_name == "HumanEvalFix Python" and first.metric_type == "pass@1"
     assert first.metric_args == {"k": 1, "temperature": 0.2, "top_p": 0.95, "n_samples": 20, "max_new_tokens": 512}
     assert card_results(ModelCard.load(tmp_path / "README.md")).scores == parse_results(RESULTS).scores
@@ -97,3 +98,32 @@ def test_a_card_gets_new_results_without_retraining():
 def test_a_malformed_model_index_is_refused():
     with pytest.raises(MetadataError, match="model-index does not parse"):
         validate_metadata({"model-index": [{"name": "m", "results": [{"task": {}, "metrics": []}]}]}, "model")
+
+
+def test_the_evaluation_runners_results_json_becomes_a_card():
+    """What octopack-eval writes (octo_trainer/evaluation/report.py, schema_version 1)."""
+    document = {
+        "schema_version": 1,
+        "model": {"label": "tiny", "name_or_path": "octo-user/tiny", "revision": None, "backend": "transformers"},
+        "generation": {"n_samples": 5, "temperature": 0.2, "top_p": 0.95, "top_k": None, "greedy": False},
+        "results": [
+            {"task": "fixtests", "task_name": "HumanEvalFix", "language": "python", "metrics": {"pass@1": 0.1},
+             "problems": 5, "complete": False},
+            {"task": "explainsynthesize", "language": "rust", "metrics": {"pass@1": 0.05}, "problems": 164,
+             "complete": True},
+            {"task": "humaneval", "language": "python", "metrics": {"pass@1": 0.2}, "problems": 164, "complete": True},
+            {"task": "mbpp", "language": "python", "metrics": {"pass@1": 0.3}, "problems": 500, "complete": True}],
+        "averages": {"fixtests": {"pass@1": 0.1, "languages": 1}}, "octopack_version": "0.1.0",
+    }
+    parsed = parse_results(document)
+    assert parsed.model == "tiny" and parsed.sampling == {"n_samples": 5, "temperature": 0.2, "top_p": 0.95,
+                                                          "greedy": False}
+    assert parsed.partial == {("humanevalfixtests", "python")}
+    text = str(render_model_card({**MODEL_INFO, "evaluation": document}))
+    assert "| HumanEvalFix (partial) | 10.0 | - | 10.0* |" in text and "| HumanEval | 20.0 |" in text
+    items = ModelCard(text).data.eval_results
+    assert items == eval_results(parsed)
+    humaneval = next(item for item in items if item.task_name == "HumanEval")
+    assert (humaneval.dataset_type, humaneval.dataset_config) == ("openai/openai_humaneval", None)
+    assert next(item for item in items if item.task_name == "MBPP").dataset_config == "full"
+    assert items[0].dataset_args == {"task": "humanevalfixtests-python", "problems": 5}
