@@ -23,6 +23,8 @@ _LAZY = {
     "OSSInstructConfig": "commitpack_dataset.oss_instruct",
     "EvolInstruct": "commitpack_dataset.evol_instruct",
     "EvolInstructConfig": "commitpack_dataset.evol_instruct",
+    "OctoCoderMix": "commitpack_dataset.octocoder_mix",
+    "OctoCoderMixConfig": "commitpack_dataset.octocoder_mix",
     "Decontaminator": "commitpack_dataset.decontamination",
     "Benchmark": "commitpack_dataset.decontamination",
 }
