@@ -3,8 +3,8 @@
 * :class:`RowSampler` (a ``LogitsProcessor``) samples each row of a batch from its own random
   stream. ``transformers`` samples a whole batch from one generator, so an answer would depend on
   which other prompts shared its batch; here row ``r`` draws its ``t``-th token by inverting the
-  CDF of its distribution (temperature, top_k, top_p applied exactly as the ``transformers``
-  warpers do) at the ``t``-th uniform of a stream seeded for that row. It returns ``-inf``
+  CDF of its distribution (temperature, top_k and top_p with the ``transformers`` warpers'
+  rules) at the ``t``-th uniform of a stream seeded for that row. It returns ``-inf``
   everywhere except the drawn token, so ``generate``'s own multinomial step keeps that token.
 * :class:`StopWatcher` (a ``StoppingCriteria``) stops rows one by one: when a stop string shows
   up in the row's text, when the row's own predicate says the text is finished, or when the row
@@ -18,11 +18,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
-from transformers.generation.logits_process import (
-    TemperatureLogitsWarper,
-    TopKLogitsWarper,
-    TopPLogitsWarper,
-)
+from transformers.generation.logits_process import TopKLogitsWarper
 
 #: Prompt tokens kept in front of a row's generated tokens, so the first generated token
 #: detokenizes in context (a SentencePiece model's leading space, a split UTF-8 character).
@@ -44,24 +40,27 @@ class RowSampler(LogitsProcessor):
             generator = torch.Generator().manual_seed(seed)
             self.uniforms[row] = torch.rand(max_new_tokens, generator=generator,
                                             dtype=torch.float64)
-        self.warpers = []
-        if temperature != 1.0:
-            self.warpers.append(TemperatureLogitsWarper(temperature))
-        if top_k:
-            self.warpers.append(TopKLogitsWarper(top_k=int(top_k)))
-        if top_p < 1.0:
-            self.warpers.append(TopPLogitsWarper(top_p=top_p))
+        self.temperature, self.top_p = temperature, top_p
+        self.top_k = TopKLogitsWarper(top_k=int(top_k)) if top_k else None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         step = input_ids.shape[1] - self.width
-        for warper in self.warpers:
-            scores = warper(input_ids, scores)
-        cdf = torch.softmax(scores.double(), dim=-1).cumsum(dim=-1)
-        # 1 - u lies in (0, 1]: the first index whose CDF reaches it has a non-zero probability
-        target = (1.0 - self.uniforms[: scores.shape[0], step]) * cdf[:, -1]
-        drawn = torch.searchsorted(cdf, target.unsqueeze(-1)).clamp_(max=scores.shape[-1] - 1)
+        if self.temperature != 1.0:
+            scores = scores / self.temperature
+        if self.top_k is not None:
+            scores = self.top_k(input_ids, scores)
+        # one descending sort serves top_p and the draw: keep the most likely tokens while the
+        # probability before them is below top_p (TopPLogitsWarper's rule, at least one token)
+        ranked, order = torch.sort(scores, dim=-1, descending=True)
+        probs = torch.softmax(ranked.double(), dim=-1)
+        cdf = probs.cumsum(dim=-1)
+        kept = ((cdf - probs) < self.top_p).sum(dim=-1, keepdim=True).clamp_(min=1)
+        total = cdf.gather(1, kept - 1)
+        # 1 - u lies in (0, 1]: the first rank whose CDF reaches it has a non-zero probability
+        target = (1.0 - self.uniforms[: scores.shape[0], step]).unsqueeze(-1) * total
+        rank = torch.minimum(torch.searchsorted(cdf, target), kept - 1)
         chosen = torch.full_like(scores, float("-inf"))
-        return chosen.scatter_(1, drawn, 0.0)
+        return chosen.scatter_(1, order.gather(1, rank), 0.0)
 
 
 class StopWatcher(StoppingCriteria):

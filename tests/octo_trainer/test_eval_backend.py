@@ -172,3 +172,29 @@ def test_vllm_backend_says_what_to_do_when_vllm_is_missing():
     for attempt in (import_vllm, lambda: VLLMBackend("some/model")):
         with pytest.raises(ImportError, match="vLLM is not installed.*pip install vllm.*--backend openai"):
             attempt()
+
+
+def test_the_row_sampler_draws_from_the_transformers_warpers_distribution():
+    from transformers.generation.logits_process import (
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    from commitpack_dataset.generation.transformers_decoding import RowSampler
+
+    logits = torch.tensor([[2.0, 1.5, 1.0, 0.2, -1.0, -3.0]])
+    rows = 40000
+    for temperature, top_p, top_k in ((0.7, 0.8, None), (1.0, 1.0, None), (0.2, 0.95, 3)):
+        sampler = RowSampler(list(range(rows)), 1, 0, temperature, top_p, top_k)
+        ids = torch.zeros(rows, 0, dtype=torch.long)
+        drawn = sampler(ids, logits.repeat(rows, 1)).argmax(dim=-1)
+        frequency = torch.bincount(drawn, minlength=6).double() / rows
+        expected = TemperatureLogitsWarper(temperature)(ids[:1], logits.clone())
+        if top_k:
+            expected = TopKLogitsWarper(top_k)(ids[:1], expected)
+        if top_p < 1.0:
+            expected = TopPLogitsWarper(top_p)(ids[:1], expected)
+        expected = torch.softmax(expected.double(), dim=-1)[0]
+        assert torch.allclose(frequency, expected, atol=0.01), (temperature, frequency, expected)
+        assert (frequency[expected == 0] == 0).all()  # never a token the warpers removed
