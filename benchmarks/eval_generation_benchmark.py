@@ -22,9 +22,10 @@ a shared machine do not inflate; wall-clock rates are reported too.
 **(b) endpoint** -- the runner's own request building (:mod:`octo_trainer.evaluation.generate`,
 HumanEvalPack prompts) and the one generation client with its OpenAI backend, against the
 scripted OpenAI-compatible server in its own process (``tests/support/scripted_openai_remote``)
-with a fixed ``--latency`` per request and capacity ``max(--concurrency)``: at client concurrency
-k its throughput is at most k / latency (target >= 0.8x). The client's own overhead is measured
-in detail by ``benchmarks/generation_benchmark.py``.
+with a fixed ``--latency`` per request and a ``--capacity`` C (requests answered at once): at
+client concurrency k its throughput is at most min(k, C) / latency (target >= 0.8x). The same
+setting as ``benchmarks/generation_benchmark.py``, which also measures the client against a bare
+``AsyncOpenAI`` loop.
 
     python benchmarks/eval_generation_benchmark.py                 # ~2 min
     python benchmarks/eval_generation_benchmark.py --prompts 4 --tokens 8 --repeat 1 --rounds 1
@@ -64,7 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the local arms (3)")
     parser.add_argument("--latency", type=float, default=0.2, help="endpoint seconds per request")
+    parser.add_argument("--capacity", type=int, default=16, help="endpoint capacity (16)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--skip-local", action="store_true", help="only the endpoint arms")
     parser.add_argument("--rounds", type=int, default=4, help="endpoint requests = rounds x k (4)")
     parser.add_argument("--output-dir", type=Path, default=REPO / "benchmarks" / "results")
     return parser.parse_args(argv)
@@ -172,7 +175,7 @@ def endpoint_arms(args: argparse.Namespace) -> list[dict[str, Any]]:
     from octo_trainer.formats import get_format
     from tests.support.scripted_openai_remote import RemoteScriptedServer
 
-    capacity = max(args.concurrency)
+    capacity = args.capacity
     rows = []
     problems = {lang: load_problems(lang, args.data_dir)
                 for lang in ("python", "js", "java", "go", "cpp", "rust")}
@@ -196,7 +199,7 @@ def endpoint_arms(args: argparse.Namespace) -> list[dict[str, Any]]:
                 answers = generate(client, pool[1 : count + 1], handle, settings)
                 seconds = time.perf_counter() - started
             assert all(None not in answer.texts() for answer in answers)
-            ideal = math.ceil(count / concurrency) * args.latency
+            ideal = math.ceil(count / min(concurrency, capacity)) * args.latency
             rows.append({"concurrency": concurrency, "requests": count,
                          "seconds": round(seconds, 3),
                          "requests_per_second": round(count / seconds, 2),
@@ -209,7 +212,18 @@ def endpoint_arms(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    local = report["local"]
+    lines = []
+    if report["local"]:
+        lines = _local_markdown(report["local"])
+    lines += [f"**(b) endpoint** (latency {report['settings']['latency']} s, capacity "
+              f"{report['settings']['capacity']})", "",
+              "| concurrency | requests | req/s | capacity req/s | ratio |", "|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']} | "
+              f"{r['capacity_requests_per_second']} | {r['ratio']} |" for r in report["endpoint"]]
+    return "\n".join(lines) + "\n"
+
+
+def _local_markdown(local: dict[str, Any]) -> list[str]:
     cpu, wall = local["tokens_per_cpu_second"], local["tokens_per_second"]
     lines = [f"**(a) local** ({local['prompts']} prompts x {local['samples']} samples x "
              f"{local['tokens']} tokens, batch {local['batch_size']}, {local['threads']} thread(s))",
@@ -218,13 +232,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", f"backend / bare: **{local['backend_over_bare']}x** on CPU time (target >= 0.9; "
               f"wall: {local['backend_over_bare_wall']}x); length sorting: "
               f"{local['sorted_gain']}x; batching + num_return_sequences over the naive loop: "
-              f"{local['batching_gain_over_naive']}x", "",
-              f"**(b) endpoint** (latency {report['settings']['latency']} s, capacity "
-              f"{max(report['settings']['concurrency'])})", "",
-              "| concurrency | requests | req/s | capacity req/s | ratio |", "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']} | "
-              f"{r['capacity_requests_per_second']} | {r['ratio']} |" for r in report["endpoint"]]
-    return "\n".join(lines) + "\n"
+              f"{local['batching_gain_over_naive']}x", ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,11 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.prompts, args.samples, args.tokens, args.batch_size, args.repeat, args.rounds) < 1:
         raise SystemExit("--prompts, --samples, --tokens, --batch-size, --repeat and --rounds "
                          "must be >= 1")
-    local = local_arms(args)
-    print(f"local: backend {local['tokens_per_cpu_second']['backend']} tokens per CPU second = "
-          f"{local['backend_over_bare']}x bare", flush=True)
-    report = {"settings": {"latency": args.latency, "concurrency": args.concurrency,
-                           "rounds": args.rounds},
+    local = None if args.skip_local else local_arms(args)
+    if local:
+        print(f"local: backend {local['tokens_per_cpu_second']['backend']} tokens per CPU second "
+              f"= {local['backend_over_bare']}x bare", flush=True)
+    report = {"settings": {"latency": args.latency, "capacity": args.capacity,
+                           "concurrency": args.concurrency, "rounds": args.rounds},
               "local": local, "endpoint": endpoint_arms(args)}
     write_json_atomic(args.output_dir / "eval_generation_benchmark.json", report)
     write_text_atomic(args.output_dir / "eval_generation_benchmark.md", markdown(report))

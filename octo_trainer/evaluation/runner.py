@@ -124,8 +124,11 @@ class Run:
         self.handle = open_model(args)
         fmt = get_format(args.prompt_format)
         if isinstance(fmt, ChatTemplateFormat):
-            fmt = fmt.bind(self.handle.tokenizer) if self.handle.tokenizer is not None else fmt
-            fmt._tokenizer()  # a clear error now rather than at the first prompt
+            if self.handle.tokenizer is None:
+                raise ValueError("the 'chat' format renders the model's chat template, and no "
+                                 "tokenizer is known for this endpoint: pass --tokenizer (the "
+                                 "served model's tokenizer, a directory or a Hub id)")
+            fmt = fmt.bind(self.handle.tokenizer)
         self.fmt = fmt
         cache = Path(args.cache) if args.cache else self.dir / "responses.sqlite"
         with GenerationClient(self.handle.backend, cache=cache, concurrency=args.concurrency,

@@ -143,6 +143,7 @@ def test_an_endpoint_that_refuses_connections_loses_no_work(test_data_dir, tmp_p
     ({"prompt_format": "diff", "tasks": ["synthesize"]}, "only has a form for fixtests"),
     ({"tasks": ["explainsynthesize"]}, "run the task 'explain'"),
     ({"backend": "vllm", "base_url": None}, "vLLM is not installed"),
+    ({"prompt_format": "chat"}, "pass --tokenizer"),
 ])
 def test_bad_input_is_a_clear_error(fields, message, test_data_dir, tmp_path):
     server = type("Unused", (), {"base_url": "http://127.0.0.1:9/v1"})()
@@ -183,6 +184,12 @@ def test_cli_documents_every_option_and_reads_yaml(tmp_path, capsys):
     assert (args.prompt_format, args.tasks, args.languages, args.seed) == (
         "starchat", ["fixtests", "mbpp"], ["rust"], 7)
     assert (args.n_samples, args.temperature) == (1, 0.0)  # greedy
+    from trl import TrlParser
+
+    parent = TrlParser(prog="octopack")  # the later `octopack eval` mounts the same parser
+    make_parser(parent.add_subparsers(dest="command", parser_class=TrlParser))
+    mounted = parent.parse_args(["eval", "--model_name_or_path", "m", "--n_samples", "3"])
+    assert (mounted.command, mounted.model_name_or_path, mounted.n_samples) == ("eval", "m", 3)
     assert main(["--model_name_or_path", "m", "--prompt_format", "octocoder", "--tasks", "fixit",
                  "--output_dir", str(tmp_path / "x")]) == 2
     assert "unknown task 'fixit'" in capsys.readouterr().err
