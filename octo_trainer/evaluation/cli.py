@@ -52,21 +52,26 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str 
     return TrlParser((EvalArguments,), prog=prog or PROG, **options)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parser = make_parser()
-    (args,) = parser.parse_args_and_config(list(sys.argv[1:] if argv is None else argv))
+def run(args: EvalArguments, prog: str = PROG) -> int:
+    """Evaluate parsed arguments as the command line does: the table on stdout, a user error as
+    one line on stderr (exit status 2). A parent command (``octopack eval``) calls this too."""
     from .runner import run_evaluation
 
     try:
         document = run_evaluation(args)
     except USER_ERRORS as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print((args.run_dir / "table.md").read_text(encoding="utf-8"))
     print(f"wrote {args.run_dir}/results.json, table.md, chart.png "
           f"({document['wall_seconds']:.0f} s)")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    (args,) = make_parser().parse_args_and_config(list(sys.argv[1:] if argv is None else argv))
+    return run(args)
 
 
 if __name__ == "__main__":
