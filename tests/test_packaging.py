@@ -46,6 +46,7 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     assert "octo_trainer/recipes/magicoder/qlora.yaml" in names
     assert "octo_trainer/recipes/accelerate/configs/fsdp.yaml" in names  # accelerate launch configs
     assert "octo_trainer/recipes/accelerate/README.md" in names
+    assert "octo_trainer/pipelines/default.yaml" in names  # octopack run's example configs
     assert "hub_cards/templates/model_card.md" in names  # the model card template
     assert "hub_cards/templates/recipe_card.md" in names  # the recipe repository README template
     assert not any(name.startswith("tests/") for name in names)
@@ -59,7 +60,8 @@ def test_wheel_holds_the_packages_and_their_data(wheel):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "humanevalpack-eval" in text and "humanevalpack-toolchains" in text
-    assert "octopack-recipes = hub_cards.cli:main" in text and "octopack-sft = octo_trainer.train:cli" in text
+    assert "octopack = octo_trainer.cli:main" in text  # one command; the older names are aliases
+    assert "octopack-recipes = octo_trainer.cli:recipes_alias" in text and "octopack-sft = octo_trainer.cli:sft_alias" in text
 
 
 def test_sdist_holds_the_license(source, tmp_path):
