@@ -195,20 +195,53 @@ def endpoint_arms(args: argparse.Namespace) -> list[dict[str, Any]]:
                                   progress=False) as client:
                 generate(client, pool[:1], handle, settings)  # warm-up (connections)
                 server.reset()
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 answers = generate(client, pool[1 : count + 1], handle, settings)
-                seconds = time.perf_counter() - started
+                seconds, used = time.perf_counter() - started, time.process_time() - used
             assert all(None not in answer.texts() for answer in answers)
+            in_flight = server.stats()["max_in_flight"]
+            bare_seconds, bare_cpu = _bare(server, [i.prompt for i in pool[1 : count + 1]],
+                                           concurrency)
             ideal = math.ceil(count / min(concurrency, capacity)) * args.latency
             rows.append({"concurrency": concurrency, "requests": count,
                          "seconds": round(seconds, 3),
                          "requests_per_second": round(count / seconds, 2),
                          "capacity_requests_per_second": round(count / ideal, 2),
                          "ratio": round(ideal / seconds, 3),
-                         "server_max_in_flight": server.stats()["max_in_flight"]})
+                         "bare_ratio": round(ideal / bare_seconds, 3),
+                         "client_cpu_ms_per_request": round(used / count * 1000, 2),
+                         "bare_cpu_ms_per_request": round(bare_cpu / count * 1000, 2),
+                         "server_max_in_flight": in_flight})
             print(f"endpoint concurrency {concurrency:>3}: {rows[-1]['requests_per_second']:7.1f} "
-                  f"req/s = {rows[-1]['ratio']:.2f}x capacity", flush=True)
+                  f"req/s = {rows[-1]['ratio']:.2f}x capacity (bare AsyncOpenAI loop "
+                  f"{rows[-1]['bare_ratio']:.2f}x)", flush=True)
     return rows
+
+
+def _bare(server, prompts: list[str], concurrency: int) -> tuple[float, float]:
+    """The same prompts through a bare ``AsyncOpenAI`` loop (a semaphore and ``gather``):
+    what the machine allows without the runner and the client."""
+    import asyncio
+
+    import openai
+
+    async def run() -> tuple[float, float]:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="benchmark", max_retries=0)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(prompt: str) -> None:
+            async with gate:
+                await client.completions.create(model="scripted-model", prompt=prompt, n=1,
+                                                max_tokens=1024, temperature=0.0)
+
+        await one("warm-up")
+        started, used = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(one(prompt + " (bare)") for prompt in prompts))
+        seconds, used = time.perf_counter() - started, time.process_time() - used
+        await client.close()
+        return seconds, used
+
+    return asyncio.run(run())
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -217,9 +250,12 @@ def markdown(report: dict[str, Any]) -> str:
         lines = _local_markdown(report["local"])
     lines += [f"**(b) endpoint** (latency {report['settings']['latency']} s, capacity "
               f"{report['settings']['capacity']})", "",
-              "| concurrency | requests | req/s | capacity req/s | ratio |", "|---:|---:|---:|---:|---:|"]
+              "| concurrency | requests | req/s | capacity req/s | ratio | bare loop ratio | "
+              "client CPU / request (bare) |", "|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']} | "
-              f"{r['capacity_requests_per_second']} | {r['ratio']} |" for r in report["endpoint"]]
+              f"{r['capacity_requests_per_second']} | {r['ratio']} | {r['bare_ratio']} | "
+              f"{r['client_cpu_ms_per_request']} ms ({r['bare_cpu_ms_per_request']}) |"
+              for r in report["endpoint"]]
     return "\n".join(lines) + "\n"
 
 
