@@ -10,6 +10,7 @@ pattern.
     octopack push dataset|metric|model|recipes|results   one commit each (hub_cards)
     octopack pull dataset|metric|model|recipe
     octopack commitpack|oss-instruct|evol-instruct ...   every command of each data set (stats, push, ...)
+    octopack octocoder-mix build|stats|push              OctoCoder's mix: filtered OASST + sampled CommitPackFT
     octopack hub serve|card|push|pull                    the dev hub, cards
     octopack toolchains check|prepare, octopack score    the metric's own tools (humanevalpack-*)
 
@@ -137,6 +138,12 @@ def _evol_instruct(subparsers):
     return make_parser(subparsers)
 
 
+def _octocoder_mix(subparsers):
+    from commitpack_dataset.cli.octocoder_mix import make_parser
+
+    return make_parser(subparsers)
+
+
 #: ``octopack generate KIND ...`` runs ``octopack KIND generate ...``.
 GENERATE_KINDS = {"oss-instruct": "OSS-Instruct (Magicoder): problems and solutions from code seeds",
                   "evol-instruct": "Code Evol-Instruct (WizardCoder): seed instructions evolved round by round"}
@@ -236,6 +243,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("oss-instruct", "OSS-Instruct: generate, decontaminate, stats, push", _oss_instruct,
             _argparse_runner(_data_command)),
     Command("evol-instruct", "Evol-Instruct: generate, stats, push", _evol_instruct, _argparse_runner(_data_command)),
+    Command("octocoder-mix", "the OctoCoder mix (filtered OASST + sampled CommitPackFT): build, stats, push",
+            _octocoder_mix, _argparse_runner(_data_command)),
     Command("hub", "the dev hub (serve), cards, push and pull", _hub, _argparse_runner(_hub_command)),
     Command("toolchains", "check or prepare the HumanEvalPack toolchains (humanevalpack-toolchains)",
             *_passthrough(_toolchains)),
