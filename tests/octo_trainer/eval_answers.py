@@ -50,8 +50,11 @@ class ReferenceModel:
         if "according to the description" in prompt:
             display = prompt.split("Write functional code in ", 1)[1].split(" according", 1)[0]
             language = next(l for l in LANGUAGES if get_language(l).display_name == display)
-            problem = next(p for p in self.packs[language] if p["docstring"].strip() in prompt
-                           and prompt.endswith(declaration_base(p, language).rstrip()))
+            # the description was capped and had solution lines removed: match the declaration
+            candidates = [p for p in self.packs[language]
+                          if prompt.endswith(declaration_base(p, language).rstrip())]
+            problem = next((p for p in candidates if p["docstring"].strip() in prompt),
+                           candidates[0])
             base = declaration_base(problem, language)
             return after(base, base + problem["canonical_solution"])
         if "Fix bugs in " in prompt:
