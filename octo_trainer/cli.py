@@ -11,6 +11,7 @@ pattern.
     octopack pull dataset|metric|model|recipe
     octopack commitpack|oss-instruct|evol-instruct ...   every command of each data set (stats, push, ...)
     octopack octocoder-mix build|stats|push              OctoCoder's mix: filtered OASST + sampled CommitPackFT
+    octopack analyze DATASET... -o OUT                   Magicoder's data figures, side by side
     octopack hub serve|card|push|pull                    the dev hub, cards
     octopack toolchains check|prepare, octopack score    the metric's own tools (humanevalpack-*)
 
@@ -166,6 +167,12 @@ def _run_generate(parser, argv: list[str]) -> int:
     return main([argv[0], "generate", *argv[1:]])
 
 
+def _analyze(subparsers):
+    from commitpack_dataset.cli.analyze import make_parser
+
+    return make_parser(subparsers)
+
+
 def _sft(subparsers):
     from octo_trainer.train import make_parser
 
@@ -245,6 +252,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("evol-instruct", "Evol-Instruct: generate, stats, push", _evol_instruct, _argparse_runner(_data_command)),
     Command("octocoder-mix", "the OctoCoder mix (filtered OASST + sampled CommitPackFT): build, stats, push",
             _octocoder_mix, _argparse_runner(_data_command)),
+    Command("analyze", "data figures of instruction datasets (Magicoder's analysis)", _analyze,
+            _argparse_runner(_data_command)),
     Command("hub", "the dev hub (serve), cards, push and pull", _hub, _argparse_runner(_hub_command)),
     Command("toolchains", "check or prepare the HumanEvalPack toolchains (humanevalpack-toolchains)",
             *_passthrough(_toolchains)),

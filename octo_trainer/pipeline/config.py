@@ -126,9 +126,9 @@ class OSSInstructSection:
 
     enabled: bool = field(default=True, **_meta("Run the stage."))
     language: str = field(default="python", **_meta("The OSS-Instruct config (language) to build."))
-    max_new_data: int | None = field(default=16, **_meta(
+    max_new_data: int | None = field(default=8, **_meta(
         "Seeds to ask the teacher about (null: every seed; Magicoder: 75k)."))
-    max_new_tokens: int = field(default=256, **_meta("Tokens per teacher answer (Magicoder: 2500)."))
+    max_new_tokens: int = field(default=128, **_meta("Tokens per teacher answer (Magicoder: 2500)."))
     options: dict[str, Any] = field(default_factory=dict, **_meta(
         "Any other OSSInstructConfig field (seed_files, execution_check, temperature, ...)."))
 
@@ -138,9 +138,9 @@ class EvolInstructSection:
     """Stage 2b: Code Evol-Instruct (WizardCoder): seed instructions evolved by the teacher."""
 
     enabled: bool = field(default=True, **_meta("Run the stage."))
-    max_seeds: int | None = field(default=16, **_meta("Seed instructions to evolve (null: all)."))
+    max_seeds: int | None = field(default=8, **_meta("Seed instructions to evolve (null: all)."))
     rounds: int = field(default=1, **_meta("Evolution rounds (WizardCoder: 3)."))
-    max_new_tokens: int = field(default=256, **_meta("Tokens per teacher answer (evol-teacher: 2048)."))
+    max_new_tokens: int = field(default=128, **_meta("Tokens per teacher answer (evol-teacher: 2048)."))
     options: dict[str, Any] = field(default_factory=dict, **_meta(
         "Any other EvolInstructConfig field (mode, equality_judge, ...)."))
 
@@ -184,7 +184,7 @@ class SFTSection:
         "The data sets to train on: the mix (prompt/completion rows as they are) and the teacher "
         "data (instruction/response rows rendered in prompt_format); empty ones are left out.",
         choices=("mix", "oss_instruct", "evol_instruct", "filter")))
-    overrides: dict[str, Any] = field(default_factory=lambda: {"max_steps": 24}, **_meta(
+    overrides: dict[str, Any] = field(default_factory=lambda: {"max_steps": 16}, **_meta(
         "Recipe keys to override (any SFTConfig / ModelConfig / data key: max_steps, "
         "learning_rate, use_cpu, bf16, ...)."))
 

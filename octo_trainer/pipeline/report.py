@@ -100,6 +100,9 @@ def headline(result: StageResult) -> str:
         check = "" if canonical is None else ("; canonical solutions all pass" if not canonical["failed"]
                                               else f"; canonical solutions FAIL in {', '.join(canonical['failed'])}")
         return f"pass@1 {averages}{check}"
+    if result.name == "analysis":
+        labels = ", ".join(f"{label} ({data['rows']})" for label, data in (s.get("datasets") or {}).items())
+        return f"figures of {labels}" if labels else s.get("note", "")
     if result.name == "publish":
         return (f"{s.get('repos')} repositories on {s.get('endpoint')}, "
                 f"{s.get('checks_passed')}/{s.get('checks')} pull-back checks pass")
@@ -191,13 +194,20 @@ def _analysis_section(ctx, assets: Path) -> str:
     directory = ctx.output("analysis")
     if directory is None:
         return ""
-    images = sorted(directory.rglob("*.png"))
-    parts = ["<h2>Data analysis</h2>"]
-    for image in images:
+    datasets = ctx.summary("analysis").get("datasets") or {}
+    rows = [[label, data["rows"], f"{data['instruction_tokens']:.0f}", f"{data['response_tokens']:.0f}",
+             f"{data['humaneval_similarity']:.3f}"] for label, data in datasets.items()]
+    parts = ["<h2>Data analysis</h2>", "<p>Magicoder's figures of every data set the run built (tokens: "
+             "cl100k_base; similarity: the highest TF-IDF cosine to a HumanEval problem); "
+             f"{_link(_rel(directory / 'summary.json', ctx.dir), 'summary.json')} has every number.</p>"]
+    if rows:
+        parts.append(_table(["data set", "rows", "instruction tokens (mean)", "response tokens (mean)",
+                             "HumanEval similarity (mean)"], rows, {1, 2, 3, 4}))
+    for image in sorted(directory.glob("*.png")):
         target = assets / f"analysis-{image.name}"
         shutil.copyfile(image, target)
         parts.append(f"<img src=\"{ASSETS}/{target.name}\" alt=\"{esc(image.stem)}\">")
-    return "".join(parts) if images else ""
+    return "".join(parts) if rows else ""
 
 
 def _training_section(ctx, assets: Path) -> str:
@@ -281,8 +291,9 @@ def _publish_section(ctx) -> str:
         marks = Raw(", ".join(f"<span class=\"{'ok' if ok else 'bad'}\">{'✓' if ok else '✗'} {esc(name)}</span>"
                               for name, ok in checks.items()))
         pulled = directory / repo["pulled"]
+        target = next((pulled / name for name in ("README.md", "sft.yaml") if (pulled / name).is_file()), pulled)
         rows.append([repo["kind"], _link(repo["url"], repo["repo_id"]), repo["commit"][:10], marks,
-                     _link(_rel(pulled, ctx.dir) if pulled.exists() else None, "pulled copy")])
+                     _link(_rel(target, ctx.dir) if pulled.exists() else None, "pulled copy")])
     where = published["endpoint"]
     note = (f"<p class=\"muted\">The dev hub ran at {esc(where)} for the run; browse it again with "
             f"<code>octopack hub serve --root {esc(ctx.dir / 'hub')} --port {esc(where.rsplit(':', 1)[-1])}</code>."

@@ -4,7 +4,7 @@ write. Stages read upstream outputs through the run's context (``ctx.output(name
 from __future__ import annotations
 
 from ..stage import Stage, data_digest
-from . import commits, mix, publish, teacher_data, training
+from . import analysis, commits, mix, publish, teacher_data, training
 
 STAGE_TABLE: dict[str, Stage] = {stage.name: stage for stage in (
     Stage("mine", "mine CommitPack from git history", (), commits.mine_inputs, commits.run_mine,
@@ -18,6 +18,8 @@ STAGE_TABLE: dict[str, Stage] = {stage.name: stage for stage in (
           digest=data_digest),
     Stage("mix", "the OctoCoder mix, decontaminated", ("filter",), mix.mix_inputs, mix.run_mix,
           digest=data_digest),
+    Stage("analysis", "data analysis (Magicoder's figures)", (), analysis.analysis_inputs, analysis.run_analysis,
+          enabled=lambda config: config.analysis.enabled),
     Stage("sft", "LoRA fine-tuning with the recipe", (), training.sft_inputs, training.run_sft),
     Stage("eval", "HumanEvalPack with the runner", ("sft",), training.eval_inputs, training.run_eval),
     Stage("publish", "cards, push and pull back", ("mine", "filter", "oss_instruct", "evol_instruct", "mix",
