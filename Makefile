@@ -17,8 +17,11 @@ setup:
 setup-test:
 	scripts/setup.sh --toolchains --test-tools
 
+# the main job (octopack run) on embedded defaults; the report: outputs/octopack-run/report.html.
+# A local copy of the benchmarks and seed sets (../shared/data) is used when present, else the Hub.
+DEMO_DATA_DIR ?= $(firstword $(wildcard ../shared/data))
 demo: setup
-	HF_ALLOW_CODE_EVAL=1 $(PY) -m octo_trainer.smoke $(if $(HUMANEVALPACK_DIR),--data-dir $(HUMANEVALPACK_DIR))
+	HF_ALLOW_CODE_EVAL=1 $(PY) -m octo_trainer.cli run $(if $(DEMO_DATA_DIR),--set data.local_dir=$(abspath $(DEMO_DATA_DIR))) $(DEMO_ARGS)
 
 test: setup-test
 	HF_ALLOW_CODE_EVAL=1 $(PY) -m pytest -p no:cacheprovider --timeout 1800
