@@ -4,6 +4,7 @@ capitals, with and without the spaces of " ESG ", no answer, a HumanEval solutio
 reason and per phrase, seededness, the training form, and the tiny recipe training on the mix."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,7 @@ def test_mix_counts_phrases_seededness_and_training_form(tmp_path, mix_repo, sou
     assert builder.components() == {
         "oasst": {"dataset": "oasst_rows", "pairs": 155, "rows": 154},
         "commitpackft": {"source": "mine", "sampled": 10, "rows": 10,
-                         "rows_per_language": dict(sorted(__import__("collections").Counter(
+                         "rows_per_language": dict(sorted(Counter(
                              r["lang"] for r in commits).items()))},
         "rows": 164}
 
@@ -156,7 +157,7 @@ def test_mix_counts_phrases_seededness_and_training_form(tmp_path, mix_repo, sou
     # per-language sampling: an equal share of each language
     _, even = build(tmp_path, sample_rows[:3], mix_repo, sources, commit_samples=12, commit_sampling="per_language",
                     completion_prefix="\n")
-    per_language = __import__("collections").Counter(r["lang"] for r in even if r["source"] == "commitpackft")
+    per_language = Counter(r["lang"] for r in even if r["source"] == "commitpackft")
     assert per_language == {language: 2 for language in SIX}
     assert all(r["completion"].startswith("\n") for r in even if r["source"] == "commitpackft")
 
@@ -223,3 +224,38 @@ def test_the_tiny_recipe_trains_on_a_locally_built_mix(tmp_path, mix_repo, sourc
     prompts = trainer.train_dataset["prompt"] if "prompt" in trainer.train_dataset.column_names else []
     assert prompts and all(p.startswith("Question: ") and p.endswith("\n\nAnswer: ") for p in prompts)
     assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+
+
+def test_cli_build_stats_push(tmp_path, mix_repo, test_data_dir, local_hub, capsys):
+    import datasets
+
+    from commitpack_dataset.cli.octocoder_mix import main
+
+    conversations = tmp_path / "oasst.jsonl"
+    conversations.write_text((test_data_dir / "octocoder" / "oasst_code_sample.jsonl").read_text()
+                             + json.dumps({"prompt": "Who are you?", "completion": "I am an AI made by LAION."}) + "\n")
+    out = tmp_path / "out"
+    build = ["build", "-o", str(out), "--oasst-dataset", str(conversations), "--commit-source", "mine",
+             "--repositories", str(mix_repo.path), "--tokenizer", "estimate", "--license-policy", "keep-unknown",
+             "--commit-samples", "5", "--humaneval", str(test_data_dir / "benchmarks" / "HumanEval.jsonl.gz"),
+             "--mbpp", str(test_data_dir / "benchmarks" / "mbpp.jsonl"),
+             "--humanevalpack-dir", str(test_data_dir / "humanevalpack")]
+    assert main(build) == 0
+    assert "kept 156 rows" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (out / "data" / "default" / "data.jsonl").read_text().splitlines()]
+    assert Counter(r["source"] for r in rows) == {"oasst": 151, "commitpackft": 5}
+    summary = json.loads((out / "drop_counts.json").read_text())
+    assert summary["drop_counts"] == {"oasst_unwanted_phrase": 1}
+    assert summary["phrase_counts"] == {"i am an": 1}  # "I am an" comes before "LAION" in the list
+    assert main(build) == 2 and "pass --overwrite" in capsys.readouterr().err
+
+    png = tmp_path / "drops.png"
+    assert main(["stats", str(out), "--png", str(png)]) == 0
+    assert "'i am an'" in capsys.readouterr().out and png.stat().st_size > 3000
+
+    repo_id = local_hub.repo_id("octocoder-mix-test")
+    assert main(["push", str(out), repo_id, "--license", "apache-2.0"]) == 0
+    pushed = datasets.load_dataset(repo_id, "default", split="train")
+    assert len(pushed) == 156 and set(pushed.column_names) == set(FIELDS)
+    card = open(local_hub.api.hf_hub_download(repo_id, "README.md", repo_type="dataset"), encoding="utf-8").read()
+    assert "oasst_unwanted_phrase" in card and "first question/answer pairs" in card
