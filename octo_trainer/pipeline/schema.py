@@ -23,7 +23,9 @@ class ConfigError(ValueError):
 
 
 def did_you_mean(name: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    """``"; did you mean 'x'?"`` for the closest valid names (those nearly as close as the best)."""
+    scored = sorted(((difflib.SequenceMatcher(None, name, v).ratio(), v) for v in valid), reverse=True)
+    close = [v for score, v in scored if score >= 0.5 and score >= scored[0][0] - 0.15][:3] if scored else []
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
