@@ -44,6 +44,7 @@ class Command:
     help: str
     mount: Callable[[argparse._SubParsersAction], argparse.ArgumentParser]
     run: Callable[[argparse.ArgumentParser, list[str]], int]
+    trl_parent: bool = False  #: mounted on a ``TrlParser``'s subparsers (``parser_class=TrlParser``)
 
 
 # -- how each family of parsers runs ------------------------------------------------------------
@@ -241,7 +242,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("filter", "apply the CommitPackFT rules to CommitPack files", _filter, _argparse_runner(_data_command)),
     Command("generate", "instruction data from a teacher: oss-instruct, evol-instruct", _generate, _run_generate),
     Command("sft", "supervised fine-tuning from a recipe (TRL SFTTrainer, LoRA/QLoRA)", _sft, _run_sft),
-    Command("eval", "evaluate a model on HumanEvalPack, HumanEval and MBPP", _eval, _run_eval),
+    Command("eval", "evaluate a model on HumanEvalPack, HumanEval and MBPP", _eval, _run_eval, trl_parent=True),
     Command("push", "push a dataset, the metric Space, a model, recipes or results", _push,
             _argparse_runner(_hub_command)),
     Command("pull", "pull a dataset, the metric Space, a model or a recipe", _pull, _argparse_runner(_hub_command)),
@@ -301,7 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(commands: {', '.join(BY_NAME)}; {PROG} --help)", file=sys.stderr)
         return 2
     holder = argparse.ArgumentParser(prog=PROG)
-    parser = command.mount(holder.add_subparsers(dest="command"))
+    if command.trl_parent:
+        from trl import TrlParser
+
+        subparsers = holder.add_subparsers(dest="command", parser_class=TrlParser)
+    else:
+        subparsers = holder.add_subparsers(dest="command")
+    parser = command.mount(subparsers)
     return command.run(parser, argv[1:])
 
 
