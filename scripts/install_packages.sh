@@ -6,6 +6,9 @@
 #   scripts/install_packages.sh --missing GROUP...  print what would be installed, install nothing
 #   scripts/install_packages.sh --print GROUP...    print every package of the groups, ignoring
 #                                                   "unless": what a machine with nothing needs
+#
+# An entry "a|b" is the first of a, b that apt can install (rustc-web on Debian 12, rustc where
+# there is no rustc-web); one already installed counts as present.
 set -euo pipefail
 list="$(cd "$(dirname "$0")" && pwd)/debian-packages.txt"
 
@@ -45,8 +48,28 @@ for wanted in "$@"; do
   fi
 done
 
+# the alternatives of "a|b" entries that apt has a candidate version of (one apt-cache call)
+alternatives=$(printf '%s\n' "${packages[@]}" | grep -F '|' | tr '|' ' ' || true)
+installable=" "
+if [[ -n $alternatives ]] && command -v apt-cache >/dev/null; then
+  # shellcheck disable=SC2086
+  installable=" $(apt-cache policy $alternatives 2>/dev/null |
+    awk '/^[^ ]/ {name = $1; sub(/:$/, "", name)} /^  Candidate: / && $2 != "(none)" {print name}' |
+    paste -sd' ') "
+fi
+candidate() {  # the first alternative of "a|b" apt can install (else the first)
+  local alternative
+  for alternative in ${1//|/ }; do
+    [[ $installable == *" $alternative "* ]] && { echo "$alternative"; return; }
+  done
+  echo "${1%%|*}"
+}
+
 if [[ $action == print ]]; then
-  printf '%s\n' "${packages[@]}"
+  for package in "${packages[@]}"; do
+    [[ $package == *"|"* ]] && package=$(candidate "$package")
+    echo "$package"
+  done
   exit 0
 fi
 
@@ -56,12 +79,19 @@ if ! command -v dpkg-query >/dev/null; then
   exit 0
 fi
 # one query for all (it exits non-zero when a package is unknown to dpkg: that one is missing)
-installed=" $({ dpkg-query -W -f='${Package}=${Status}\n' "${packages[@]}" 2>/dev/null || true; } |
+installed=" $({ dpkg-query -W -f='${Package}=${Status}\n' ${packages[*]//|/ } 2>/dev/null || true; } |
   sed -n 's/=install ok installed$//p' | paste -sd' ') "
 missing=()
 for i in "${!packages[@]}"; do
   [[ -n ${unless[$i]} ]] && command -v "${unless[$i]}" >/dev/null && continue
-  [[ $installed == *" ${packages[$i]} "* ]] || missing+=("${packages[$i]}")
+  present=""
+  for alternative in ${packages[$i]//|/ }; do
+    [[ $installed == *" $alternative "* ]] && present=$alternative
+  done
+  [[ -n $present ]] && continue
+  package=${packages[$i]}
+  [[ $package == *"|"* ]] && package=$(candidate "$package")
+  missing+=("$package")
 done
 if [[ $action == missing ]]; then
   [[ ${#missing[@]} -gt 0 ]] && printf '%s\n' "${missing[@]}"
