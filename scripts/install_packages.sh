@@ -48,15 +48,21 @@ for wanted in "$@"; do
   fi
 done
 
-# the alternatives of "a|b" entries that apt has a candidate version of (one apt-cache call)
-alternatives=$(printf '%s\n' "${packages[@]}" | grep -F '|' | tr '|' ' ' || true)
-installable=" "
-if [[ -n $alternatives ]] && command -v apt-cache >/dev/null; then
-  # shellcheck disable=SC2086
-  installable=" $(apt-cache policy $alternatives 2>/dev/null |
-    awk '/^[^ ]/ {name = $1; sub(/:$/, "", name)} /^  Candidate: / && $2 != "(none)" {print name}' |
-    paste -sd' ') "
-fi
+# the alternatives of "a|b" entries that apt has a candidate version of (one apt-cache call,
+# made when an "a|b" entry needs choosing)
+installable=""
+load_installable() {
+  [[ -n $installable ]] && return
+  installable=" "
+  local alternatives
+  alternatives=$(printf '%s\n' "${packages[@]}" | grep -F '|' | tr '|' ' ' || true)
+  if [[ -n $alternatives ]] && command -v apt-cache >/dev/null; then
+    # shellcheck disable=SC2086
+    installable=" $(apt-cache policy $alternatives 2>/dev/null |
+      awk '/^[^ ]/ {name = $1; sub(/:$/, "", name)} /^  Candidate: / && $2 != "(none)" {print name}' |
+      paste -sd' ') "
+  fi
+}
 candidate() {  # the first alternative of "a|b" apt can install (else the first)
   local alternative
   for alternative in ${1//|/ }; do
@@ -66,6 +72,7 @@ candidate() {  # the first alternative of "a|b" apt can install (else the first)
 }
 
 if [[ $action == print ]]; then
+  load_installable
   for package in "${packages[@]}"; do
     [[ $package == *"|"* ]] && package=$(candidate "$package")
     echo "$package"
@@ -90,7 +97,7 @@ for i in "${!packages[@]}"; do
   done
   [[ -n $present ]] && continue
   package=${packages[$i]}
-  [[ $package == *"|"* ]] && package=$(candidate "$package")
+  if [[ $package == *"|"* ]]; then load_installable; package=$(candidate "$package"); fi
   missing+=("$package")
 done
 if [[ $action == missing ]]; then
