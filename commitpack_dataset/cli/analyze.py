@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from commitpack_dataset.cli.errors import CliError
+from commitpack_dataset.cli.errors import CliError, run_cli
 
 _MAP = re.compile(r"^(?P<source>.+?):(?P<map>(?:instruction|response|input)=[^,=:]+(?:,(?:instruction|response|input)=[^,=:]+)*)$")
 
@@ -117,13 +117,8 @@ def command_analyze(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``octopack-analyze`` console script; returns the exit status."""
-    args = make_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as error:
-        print(f"octopack-analyze: error: {error}", file=sys.stderr)
-        return 2
+    """Run ``octopack analyze`` on ``argv``; returns the exit status."""
+    return run_cli(make_parser(), argv, "octopack analyze")
 
 
 if __name__ == "__main__":

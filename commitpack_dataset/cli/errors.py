@@ -18,3 +18,16 @@ def cli_error_in_chain(error: BaseException) -> Optional[CliError]:
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+def run_cli(parser, argv, prog: str) -> int:
+    """Parse ``argv`` with ``parser`` and run the chosen command's ``handler``; a CliError is printed
+    as ``<prog>: error: <message>`` and gives exit status 2."""
+    import sys
+
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2

@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional, Sequence
 
-from commitpack_dataset.cli.errors import CliError
+from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import (
     FORMATS,
@@ -33,6 +33,8 @@ from commitpack_dataset.cli.teacher import (
     add_teacher_arguments,
     decontamination_facts,
     load_output_configs,
+    push_with_card,
+    read_build_facts,
     read_reports,
     teacher_facts,
     teacher_kwargs,
@@ -266,14 +268,10 @@ def command_stats(args: argparse.Namespace) -> int:
 
 def command_push(args: argparse.Namespace) -> int:
     from hub_cards.dataset_card import render_dataset_card
-    from hub_cards.dataset_push import push_dataset
 
     output = Path(args.output)
     configs = load_output_configs(output, "evol-instruct")
-    facts_path = output / BUILD_FILE
-    if not facts_path.is_file():
-        raise CliError(f"{facts_path} not found: push the output of 'evol-instruct generate' (it names the teacher)")
-    built = json.loads(facts_path.read_text(encoding="utf-8"))
+    built = read_build_facts(output, "evol-instruct generate")
     rules = [{"name": reason, "dropped": count, "stage": "seeds" if number == "0" else f"round {number}"}
              for number, counts in sorted((built.get("drop_counts") or {}).items(), key=lambda item: int(item[0]))
              for reason, count in sorted(counts.items())]
@@ -292,20 +290,12 @@ def command_push(args: argparse.Namespace) -> int:
                     "round": "0 for a seed, r for the r-th evolution", "method": "the evolution method",
                     "parent": "fingerprint of the row it was evolved from", "fingerprint": "this row's lineage hash"},
     })
-    result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run)
-    print(result if args.dry_run else f"pushed {sum(map(len, configs.values()))} rows to {args.repo_id}: "
-          f"configs {', '.join(configs)}")
-    return 0
+    return push_with_card(args, configs, card)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``evol-instruct`` console script; returns the exit status."""
-    args = make_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as error:
-        print(f"evol-instruct: error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(make_parser(), argv, "evol-instruct")
 
 
 if __name__ == "__main__":

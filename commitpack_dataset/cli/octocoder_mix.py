@@ -21,13 +21,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional, Sequence
 
-from commitpack_dataset.cli.errors import CliError
+from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import (
     FORMATS,
     add_benchmark_sources,
     decontamination_facts,
     load_output_configs,
+    push_with_card,
+    read_build_facts,
     read_reports,
     write_rows,
 )
@@ -186,14 +188,10 @@ def command_stats(args: argparse.Namespace) -> int:
 
 def command_push(args: argparse.Namespace) -> int:
     from hub_cards.dataset_card import render_dataset_card
-    from hub_cards.dataset_push import push_dataset
 
     output = Path(args.output)
     configs = load_output_configs(output, "octocoder-mix build")
-    facts_path = output / BUILD_FILE
-    if not facts_path.is_file():
-        raise CliError(f"{facts_path} not found: push the output of 'octocoder-mix build'")
-    built = json.loads(facts_path.read_text(encoding="utf-8"))
+    built = read_build_facts(output, "octocoder-mix build")
     components = built["components"]
     parts = [{"dataset": components["oasst"]["dataset"] or "OASST conversations", "rows": components["oasst"]["rows"],
               "config": "first question/answer pairs"}]
@@ -209,18 +207,9 @@ def command_push(args: argparse.Namespace) -> int:
                     "completion": "the answer (OASST) or the new contents", "source": "oasst or commitpackft",
                     "lang": "the commit's language", "origin": "the OASST row or the commit SHA"},
     })
-    result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run)
-    print(result if args.dry_run else f"pushed {sum(map(len, configs.values()))} rows to {args.repo_id}")
-    return 0
+    return push_with_card(args, configs, card)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``octocoder-mix`` on ``argv``; returns the exit status."""
-    import sys
-
-    args = make_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as error:
-        print(f"octocoder-mix: error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(make_parser(), argv, "octocoder-mix")

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
-from commitpack_dataset.cli.errors import CliError
+from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import FORMATS, write_rows  # noqa: F401  (write_rows: public here too)
 from commitpack_dataset.cli.teacher import add_benchmark_sources as _add_benchmark_sources
@@ -34,6 +34,7 @@ from commitpack_dataset.cli.teacher import (
     add_teacher_arguments,
     decontamination_facts,
     load_output_configs,
+    push_with_card,
     teacher_facts,
     teacher_kwargs,
 )
@@ -273,7 +274,6 @@ def command_stats(args: argparse.Namespace) -> int:
 
 def command_push(args: argparse.Namespace) -> int:
     from hub_cards.dataset_card import render_dataset_card
-    from hub_cards.dataset_push import push_dataset
 
     output = Path(args.output)
     configs = load_output_configs(output, "oss-instruct")
@@ -288,20 +288,12 @@ def command_push(args: argparse.Namespace) -> int:
         "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
         "decontamination": decontamination_facts([report] if report else []),
     })
-    result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run)
-    print(result if args.dry_run else f"pushed {sum(map(len, configs.values()))} rows to {args.repo_id}: "
-          f"configs {', '.join(configs)}")
-    return 0
+    return push_with_card(args, configs, card)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``oss-instruct`` console script; returns the exit status."""
-    args = make_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as error:
-        print(f"oss-instruct: error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(make_parser(), argv, "oss-instruct")
 
 
 if __name__ == "__main__":

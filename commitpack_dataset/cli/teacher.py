@@ -93,3 +93,21 @@ def decontamination_facts(reports: list) -> Optional[dict]:
 def read_reports(directory: Path) -> list:
     """Every ``report.json`` under ``directory`` (sorted by path)."""
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.rglob("report.json"))]
+
+
+def read_build_facts(output: Path, command: str) -> dict:
+    """The ``build.json`` card facts of an output directory (a CliError naming ``command`` when absent)."""
+    path = output / "build.json"
+    if not path.is_file():
+        raise CliError(f"{path} not found: push the output of '{command}' (it holds the card's facts)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def push_with_card(args: argparse.Namespace, configs: dict, card) -> int:
+    """Push ``configs`` with ``card`` to ``args.repo_id`` (``--private``, ``--dry-run``) and say so."""
+    from hub_cards.dataset_push import push_dataset
+
+    result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run)
+    print(result if args.dry_run else f"pushed {sum(map(len, configs.values()))} rows to {args.repo_id}: "
+          f"configs {', '.join(configs)}")
+    return 0

@@ -29,6 +29,7 @@ import datasets
 
 from commitpack_dataset.evol_instruct.prompts import MODES
 from commitpack_dataset.evol_instruct.seeds import SEED_FORMATS
+from commitpack_dataset.prepared import PreparedFiles
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def evol_instruct_configs() -> list:
     return [EvolInstructConfig(name=mode, mode=mode) for mode in MODES]
 
 
-class EvolInstruct(datasets.GeneratorBasedBuilder):
+class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
     """Instructions evolved round after round by a teacher model, with their answers.
 
     Besides the config fields, the constructor takes ``backend=`` (any generation backend; default:
@@ -161,6 +162,7 @@ class EvolInstruct(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = EvolInstructConfig
     BUILDER_CONFIGS = evol_instruct_configs()
     DEFAULT_CONFIG_NAME = "code"
+    FIELDS, FEATURES = FIELDS, FEATURES
 
     def __init__(self, *args, backend: Any = None, seed_rows: Any = None, decontaminator: Any = None,
                  progress: bool = True, dataset_name: Optional[str] = None, **kwargs):
@@ -215,37 +217,18 @@ class EvolInstruct(datasets.GeneratorBasedBuilder):
         for round_number, result in pipeline.decontamination.items():
             result.save(os.path.join(directory, DECONTAMINATION_DIR, f"round_{round_number}"))
 
-    def as_dataset(self, split=None, **kwargs):
-        """As ``datasets`` does, except that a build that kept no row gives an empty dataset with the
-        features (``datasets`` refuses a split without data)."""
-        splits = self.info.splits or {}
-        if split in ("train", datasets.Split.TRAIN) and "train" in splits and splits["train"].num_examples == 0:
-            return datasets.Dataset.from_dict({name: [] for name in FIELDS}, features=FEATURES)
-        return super().as_dataset(split=split, **kwargs)
-
-    def _read_json(self, name: str, default: Any) -> Any:
-        path = os.path.join(self._output_dir, name)
-        if not os.path.isfile(path):
-            return default
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-
     def drop_statistics(self) -> Dict[int, Counter]:
         """Why rows were dropped, per round (0: the seeds), read from the prepared data."""
-        rounds = self._read_json(DROP_COUNTS_FILE, {"rounds": {}})["rounds"]
+        rounds = self.prepared_json(DROP_COUNTS_FILE, {"rounds": {}})["rounds"]
         return {int(r): Counter(counts) for r, counts in rounds.items()}
 
     def round_summary(self) -> Dict[int, dict]:
         """Per round: the pool evolved, the rows kept, the rows dropped (and judge verdicts)."""
-        return {int(r): summary for r, summary in self._read_json(ROUNDS_FILE, {}).items()}
+        return {int(r): summary for r, summary in self.prepared_json(ROUNDS_FILE, {}).items()}
 
     def rejected(self) -> list:
         """The dropped rows (round, reason, parent, method, instruction, answer) of the prepared data."""
-        path = os.path.join(self._output_dir, REJECTED_FILE)
-        if not os.path.isfile(path):
-            return []
-        with open(path, encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle]
+        return self.prepared_jsonl(REJECTED_FILE)
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)

@@ -19,7 +19,6 @@ sample and form in ``commits.py``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import random
@@ -30,6 +29,7 @@ import datasets
 
 from commitpack_dataset.octocoder_mix.commits import HUMANEVALPACK_LANGUAGES, SAMPLINGS, display_names
 from commitpack_dataset.octocoder_mix.oasst import OASST_FORMATS
+from commitpack_dataset.prepared import PreparedFiles
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class OctoCoderMixConfig(datasets.BuilderConfig):
         display_names(self.languages)  # unknown languages fail here, naming close matches
 
 
-class OctoCoderMix(datasets.GeneratorBasedBuilder):
+class OctoCoderMix(PreparedFiles, datasets.GeneratorBasedBuilder):
     """OASST first pairs plus sampled CommitPackFT commits, in OctoCoder's ``prompt``/``completion`` form.
 
     Besides the config fields, the constructor takes ``oasst_rows=`` and ``commit_rows=`` (a loaded
@@ -122,6 +122,7 @@ class OctoCoderMix(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = OctoCoderMixConfig
     BUILDER_CONFIGS = [OctoCoderMixConfig(name="default")]
     DEFAULT_CONFIG_NAME = "default"
+    FIELDS, FEATURES = FIELDS, FEATURES
 
     def __init__(self, *args, oasst_rows: Any = None, commit_rows: Any = None, decontaminator: Any = None,
                  dataset_name: Optional[str] = None, **kwargs):
@@ -224,28 +225,14 @@ class OctoCoderMix(datasets.GeneratorBasedBuilder):
             result.save(os.path.join(directory, DECONTAMINATION_DIR))
 
     # -- reading back ------------------------------------------------------------------------------
-    def _read_json(self, name: str) -> dict:
-        path = os.path.join(self._output_dir, name)
-        if not os.path.isfile(path):
-            return {}
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-
     def drop_statistics(self) -> Counter:
         """Rows dropped per reason (``oasst_*``, ``contamination_<benchmark>``)."""
-        return Counter(self._read_json(DROP_COUNTS_FILE).get("drop_counts", {}))
+        return Counter(self.prepared_json(DROP_COUNTS_FILE, {}).get("drop_counts", {}))
 
     def phrase_statistics(self) -> Counter:
         """Dropped OASST conversations per unwanted phrase (the first, in list order, each contains)."""
-        return Counter(self._read_json(DROP_COUNTS_FILE).get("phrase_counts", {}))
+        return Counter(self.prepared_json(DROP_COUNTS_FILE, {}).get("phrase_counts", {}))
 
     def components(self) -> dict:
         """Rows per part (and per language for the commits) of the prepared mix."""
-        return self._read_json(COMPONENTS_FILE)
-
-    def as_dataset(self, split=None, **kwargs):
-        """As ``datasets`` does, except that an empty mix gives an empty dataset with the features."""
-        splits = self.info.splits or {}
-        if split in ("train", datasets.Split.TRAIN) and "train" in splits and splits["train"].num_examples == 0:
-            return datasets.Dataset.from_dict({name: [] for name in FIELDS}, features=FEATURES)
-        return super().as_dataset(split=split, **kwargs)
+        return self.prepared_json(COMPONENTS_FILE, {})

@@ -31,6 +31,7 @@ from typing import Any, Optional, Tuple
 import datasets
 
 from commitpack_dataset.oss_instruct.seeds import MAGICODER_SEED_SOURCES, language_configs
+from commitpack_dataset.prepared import PreparedFiles
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def oss_instruct_configs() -> list:
     return [OSSInstructConfig(name=name, language=name) for name in language_configs()]
 
 
-class OSSInstruct(datasets.GeneratorBasedBuilder):
+class OSSInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
     """OSS-Instruct problems and solutions generated from code seeds by a teacher model.
 
     Besides the config fields, the constructor takes ``backend=`` (any generation backend, e.g. an
@@ -165,6 +166,7 @@ class OSSInstruct(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = OSSInstructConfig
     BUILDER_CONFIGS = oss_instruct_configs()
     DEFAULT_CONFIG_NAME = "python"
+    FIELDS, FEATURES = FIELDS, FEATURES
 
     def __init__(self, *args, backend: Any = None, seed_documents: Any = None, decontaminator: Any = None,
                  progress: bool = True, dataset_name: Optional[str] = None, **kwargs):
@@ -218,29 +220,14 @@ class OSSInstruct(datasets.GeneratorBasedBuilder):
         if pipeline.decontamination is not None:
             pipeline.decontamination.save(os.path.join(directory, DECONTAMINATION_DIR))
 
-    def as_dataset(self, split=None, **kwargs):
-        """As ``datasets`` does, except that a build that kept no row gives an empty dataset with the
-        features (``datasets`` refuses a split without data: every seed may be dropped)."""
-        splits = self.info.splits or {}
-        if split in ("train", datasets.Split.TRAIN) and "train" in splits and splits["train"].num_examples == 0:
-            return datasets.Dataset.from_dict({name: [] for name in FIELDS}, features=FEATURES)
-        return super().as_dataset(split=split, **kwargs)
-
     def drop_statistics(self) -> Counter:
         """Why seeds did not become rows (read from the prepared data)."""
-        path = os.path.join(self._output_dir, DROP_COUNTS_DIR, "drop_counts.json")
-        if not os.path.isfile(path):
-            return Counter()
-        with open(path, encoding="utf-8") as handle:
-            return Counter(json.load(handle)["drop_counts"])
+        payload = self.prepared_json(os.path.join(DROP_COUNTS_DIR, "drop_counts.json"), {"drop_counts": {}})
+        return Counter(payload["drop_counts"])
 
     def rejected(self) -> list[dict]:
         """The rejected answers (index, reason, seed, answer) of the prepared data."""
-        path = os.path.join(self._output_dir, REJECTED_FILE)
-        if not os.path.isfile(path):
-            return []
-        with open(path, encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle]
+        return self.prepared_jsonl(REJECTED_FILE)
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
