@@ -16,7 +16,8 @@ spaces) is the code of its first ```` ```python ```` block when it has one, cut 
 ``if __name__ == "__main__":``, ``# Example usage`` and (MBPP) ``# Test examples``.
 
 Programs: HumanEval as openai/human-eval runs it, ``prompt + completion + "\\n" + test + "\\n" +
-f"check({entry_point})"``; MBPP as ``test_setup_code``, the code, then the ``test_list`` asserts.
+f"check({entry_point})"``; MBPP as the code, its ``test_setup_code`` (MBPP/367's builds trees from
+the ``Node`` class the solution defines), then the ``test_list`` asserts.
 """
 
 from __future__ import annotations
@@ -85,5 +86,5 @@ def candidate_and_test(benchmark: str, problem: dict, code: str) -> tuple[str, s
     """(candidate, test) such that ``candidate + "\\n" + test`` is the program to run."""
     if benchmark == "humaneval":
         return problem["prompt"] + code, problem["test"] + "\n" + f"check({problem['entry_point']})"
-    setup = problem.get("test_setup_code") or ""
-    return (setup + "\n" if setup else "") + code, "\n".join(problem["test_list"])
+    setup = problem.get("test_setup_code") or ""  # runs before the tests, after the code
+    return code, (setup + "\n" if setup else "") + "\n".join(problem["test_list"])

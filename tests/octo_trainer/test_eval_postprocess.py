@@ -149,6 +149,12 @@ def test_humaneval_and_mbpp_forms(test_data_dir):
     assert plain.extract_code("mbpp", answer, "wizardcoder") == "def f(x):\n    return x"
     candidate, test = plain.candidate_and_test("humaneval", humaneval[0], "\n    return 1\n")
     assert candidate.startswith(humaneval[0]["prompt"]) and test.endswith("check(has_close_elements)")
+    # MBPP/367's test_setup_code builds trees from the Node class the solution defines
+    trees = next(p for p in load_mbpp(test_data_dir / "benchmarks" / "mbpp.jsonl")
+                 if p["task_id"] == 367)
+    candidate, test = plain.candidate_and_test("mbpp", trees, trees["code"])
+    program = candidate + "\n" + test
+    assert program.index("class Node") < program.index("root = Node(1)") < program.index("assert")
 
 
 def test_diff_formats_apply_the_models_patch_to_the_buggy_code(packs):
