@@ -16,7 +16,7 @@ from commitpack_dataset.analysis import MAGICODER_CATEGORIES, analyze, instructi
 from commitpack_dataset.cli.analyze import main, parse_dataset
 from tests.commitpack_dataset.test_oss_instruct_build import answer, case_of, seed_files
 
-CODE_ALPACA_ROWS = 40
+CODE_ALPACA_ROWS = 24
 
 
 @pytest.fixture(scope="module")
