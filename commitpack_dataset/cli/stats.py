@@ -29,7 +29,7 @@ def load_drop_counts(paths: Sequence[str]) -> Counter:
     return total
 
 
-def bar_chart(counts: Counter, target: Path, title: str = "Dropped commits per reason") -> None:
+def bar_chart(counts: Counter, target: Path, title: str = "Dropped commits per reason", xlabel: str = "commits") -> None:
     """A horizontal bar chart of ``counts`` (most frequent on top) saved as PNG, atomically."""
     import matplotlib
 
@@ -40,7 +40,7 @@ def bar_chart(counts: Counter, target: Path, title: str = "Dropped commits per r
     figure, axes = plt.subplots(figsize=(8, 1 + 0.35 * len(reasons)))
     try:
         axes.barh([reason for reason, _ in reasons], [count for _, count in reasons], color="tab:blue")
-        axes.set_xlabel("commits")
+        axes.set_xlabel(xlabel)
         axes.set_title(title)
         figure.tight_layout()
         with atomic_path(target) as temporary:
