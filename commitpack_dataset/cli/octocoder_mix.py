@@ -181,7 +181,8 @@ def command_stats(args: argparse.Namespace) -> int:
     if args.png:
         shown = Counter({f"phrase {phrase!r}": count for phrase, count in phrases.most_common(args.top)})
         shown.update({reason: count for reason, count in drops.items() if reason != "oasst_unwanted_phrase"})
-        bar_chart(shown, Path(args.png), title="OctoCoder mix: dropped rows per reason and unwanted phrase")
+        bar_chart(shown, Path(args.png), title="OctoCoder mix: dropped rows per reason and unwanted phrase",
+                  xlabel="dropped rows (OASST conversations by the first phrase they contain)")
         print(f"chart -> {args.png}")
     return 0
 
