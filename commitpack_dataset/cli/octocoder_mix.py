@@ -90,6 +90,8 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     push.add_argument("repo_id")
     push.add_argument("--private", action="store_true")
     push.add_argument("--license", default="other", help="Hub license id (OASST: apache-2.0; commits keep theirs)")
+    push.add_argument("--commit-dataset", metavar="REPO_ID",
+                      help="the Hub data set the commits were published as (named in the card's components)")
     push.add_argument("--dry-run", action="store_true")
     push.set_defaults(handler=command_push)
     return parser
@@ -111,10 +113,7 @@ def _config_kwargs(args: argparse.Namespace) -> dict:
 
 
 def command_build(args: argparse.Namespace) -> int:
-    from octopack_common import write_json_atomic
-
     from commitpack_dataset.octocoder_mix import OctoCoderMix
-    from commitpack_dataset.octocoder_mix.builder import COMPONENTS_FILE, DECONTAMINATION_DIR
 
     output = Path(args.output)
     prepare_output(str(output), args.overwrite)
@@ -127,8 +126,23 @@ def command_build(args: argparse.Namespace) -> int:
     except Exception as error:
         cause = error.__cause__ or error
         raise CliError(f"building the mix failed: {type(cause).__name__}: {cause}") from error
+    dataset, drops, phrases, components = write_output(builder, output, args.format)
+    print(f"kept {len(dataset)} rows -> {output / 'data' / CONFIG}: {components['oasst']['rows']} OASST, "
+          f"{components['commitpackft']['rows']} commits ({components['commitpackft']['rows_per_language']})")
+    print(drop_report(drops, phrases, 10))
+    return 0
+
+
+def write_output(builder, output: Path, file_format: str = "jsonl"):
+    """Write a prepared builder's ``build`` output into ``output`` (rows, drop counts per reason and
+    phrase, components, decontamination report, ``build.json``); return ``(dataset, drops, phrases,
+    components)``. The ``octopack run`` pipeline writes its mix stage with it."""
+    from octopack_common import write_json_atomic
+
+    from commitpack_dataset.octocoder_mix.builder import COMPONENTS_FILE, DECONTAMINATION_DIR
+
     dataset = builder.as_dataset("train")
-    write_rows(dataset, output / "data" / CONFIG / f"data.{args.format}", args.format)
+    write_rows(dataset, output / "data" / CONFIG / f"data.{file_format}", file_format)
     prepared = Path(builder._output_dir)
     shutil.copyfile(prepared / COMPONENTS_FILE, output / COMPONENTS_FILE)
     if (prepared / DECONTAMINATION_DIR).is_dir():
@@ -142,10 +156,7 @@ def command_build(args: argparse.Namespace) -> int:
         "commit_samples": builder.config.commit_samples, "oasst_dataset": builder.config.oasst_dataset,
         "commit_data_dir": builder.config.commit_data_dir if builder.config.commit_source == "published" else None,
         "drop_counts": dict(drops), "decontamination": decontamination_facts(read_reports(prepared / DECONTAMINATION_DIR))})
-    print(f"kept {len(dataset)} rows -> {output / 'data' / CONFIG}: {components['oasst']['rows']} OASST, "
-          f"{components['commitpackft']['rows']} commits ({components['commitpackft']['rows_per_language']})")
-    print(drop_report(drops, phrases, 10))
-    return 0
+    return dataset, drops, phrases, components
 
 
 def drop_report(drops: Counter, phrases: Counter, top: int) -> str:
@@ -197,7 +208,8 @@ def command_push(args: argparse.Namespace) -> int:
     parts = [{"dataset": components["oasst"]["dataset"] or "OASST conversations", "rows": components["oasst"]["rows"],
               "config": "first question/answer pairs"}]
     commits = components["commitpackft"]
-    parts += [{"dataset": built.get("commit_data_dir") or "CommitPackFT (mined by octopack)", "config": language,
+    commit_source = args.commit_dataset or built.get("commit_data_dir") or "CommitPackFT (mined by octopack)"
+    parts += [{"dataset": commit_source, "config": language,
                "rows": rows} for language, rows in commits["rows_per_language"].items()]
     rules = [{"name": reason, "dropped": count} for reason, count in sorted(built.get("drop_counts", {}).items())]
     card = render_dataset_card({
