@@ -89,7 +89,8 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     push.add_argument("output", help="a build output directory")
     push.add_argument("repo_id")
     push.add_argument("--private", action="store_true")
-    push.add_argument("--license", default="other", help="Hub license id (OASST: apache-2.0; commits keep theirs)")
+    push.add_argument("--license", nargs="+", default=["other"],
+                      help="Hub license id(s) (OASST: apache-2.0; commits keep their repositories')")
     push.add_argument("--commit-dataset", metavar="REPO_ID",
                       help="the Hub data set the commits were published as (named in the card's components)")
     push.add_argument("--dry-run", action="store_true")
@@ -213,7 +214,8 @@ def command_push(args: argparse.Namespace) -> int:
                "rows": rows} for language, rows in commits["rows_per_language"].items()]
     rules = [{"name": reason, "dropped": count} for reason, count in sorted(built.get("drop_counts", {}).items())]
     card = render_dataset_card({
-        "kind": "octocoder-mix", "repo_id": args.repo_id, "license": args.license,
+        "kind": "octocoder-mix", "repo_id": args.repo_id,
+        "license": args.license[0] if len(args.license) == 1 else sorted(set(args.license)),
         "configs": {name: {"rows": len(data)} for name, data in configs.items()},
         "components": parts, "rules": rules, "decontamination": built.get("decontamination"),
         "columns": {"prompt": "the question (OASST) or commit subject + newline + old contents",
