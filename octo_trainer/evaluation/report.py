@@ -182,7 +182,7 @@ def chart(documents: Sequence[dict], path: Path, metric: str = "pass@1") -> None
 
     columns = _columns(documents)
     tasks = list(dict.fromkeys(task for task, _ in columns))
-    figure, axes = plt.subplots(1, len(tasks), figsize=(max(4.0, 3.2 * len(tasks)), 3.6),
+    figure, axes = plt.subplots(1, len(tasks), figsize=(max(4.0, 3.2 * len(tasks)), 3.9),
                                 squeeze=False, sharey=True)
     width = 0.8 / max(1, len(documents))
     for axis, task in zip(axes[0], tasks):
@@ -203,8 +203,10 @@ def chart(documents: Sequence[dict], path: Path, metric: str = "pass@1") -> None
         axis.set_ylim(0, 110)
         axis.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel(f"{metric} (%)")
-    axes[0][-1].legend(fontsize=8, loc="upper right")
-    figure.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8,
+                  frameon=False)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     with octopack_common.atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=120, format="png")
     plt.close(figure)
