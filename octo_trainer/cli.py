@@ -9,7 +9,7 @@ pattern.
     octopack eval --model_name_or_path M ...             HumanEvalPack / HumanEval / MBPP
     octopack push dataset|metric|model|recipes|results   one commit each (hub_cards)
     octopack pull dataset|metric|model|recipe
-    octopack commitpack|oss-instruct|evol-instruct ...   every command of each data set (stats, push, ...)
+    octopack commitpack|oss-instruct|evol-instruct|octocoder-mix ...   each data set's commands
     octopack octocoder-mix build|stats|push              OctoCoder's mix: filtered OASST + sampled CommitPackFT
     octopack analyze DATASET... -o OUT                   Magicoder's data figures, side by side
     octopack hub serve|card|push|pull                    the dev hub, cards
@@ -48,22 +48,17 @@ class Command:
 
 
 # -- how each family of parsers runs ------------------------------------------------------------
-def _argparse_runner(on_error: Callable[[argparse.Namespace], int]):
+def _argparse_runner(on_args: Callable[[argparse.Namespace], int]):
     def run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
-        args = parser.parse_args(argv)
-        return on_error(args)
+        return on_args(parser.parse_args(argv))
     return run
 
 
-def _data_command(args: argparse.Namespace) -> int:
+def _run_data_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     """The ``commitpack_dataset`` commands: a ``CliError`` is one line and exit status 2."""
-    from commitpack_dataset.cli.errors import CliError
+    from commitpack_dataset.cli.errors import run_cli
 
-    try:
-        return args.handler(args)
-    except CliError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(parser, argv, PROG)
 
 
 def _hub_command(args: argparse.Namespace) -> int:
@@ -238,8 +233,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "the main job: git history -> data -> fine-tuned, evaluated, published model", _run,
             _run_pipeline),
     Command("mine", "mine git repositories into CommitPack (per-language files)", _mine,
-            _argparse_runner(_data_command)),
-    Command("filter", "apply the CommitPackFT rules to CommitPack files", _filter, _argparse_runner(_data_command)),
+            _run_data_command),
+    Command("filter", "apply the CommitPackFT rules to CommitPack files", _filter, _run_data_command),
     Command("generate", "instruction data from a teacher: oss-instruct, evol-instruct", _generate, _run_generate),
     Command("sft", "supervised fine-tuning from a recipe (TRL SFTTrainer, LoRA/QLoRA)", _sft, _run_sft),
     Command("eval", "evaluate a model on HumanEvalPack, HumanEval and MBPP", _eval, _run_eval, trl_parent=True),
@@ -247,14 +242,14 @@ COMMANDS: tuple[Command, ...] = (
             _argparse_runner(_hub_command)),
     Command("pull", "pull a dataset, the metric Space, a model or a recipe", _pull, _argparse_runner(_hub_command)),
     Command("commitpack", "CommitPack: mine, filter, stats, push, scale", _commitpack,
-            _argparse_runner(_data_command)),
+            _run_data_command),
     Command("oss-instruct", "OSS-Instruct: generate, decontaminate, stats, push", _oss_instruct,
-            _argparse_runner(_data_command)),
-    Command("evol-instruct", "Evol-Instruct: generate, stats, push", _evol_instruct, _argparse_runner(_data_command)),
+            _run_data_command),
+    Command("evol-instruct", "Evol-Instruct: generate, stats, push", _evol_instruct, _run_data_command),
     Command("octocoder-mix", "the OctoCoder mix (filtered OASST + sampled CommitPackFT): build, stats, push",
-            _octocoder_mix, _argparse_runner(_data_command)),
+            _octocoder_mix, _run_data_command),
     Command("analyze", "data figures of instruction datasets (Magicoder's analysis)", _analyze,
-            _argparse_runner(_data_command)),
+            _run_data_command),
     Command("hub", "the dev hub (serve), cards, push and pull", _hub, _argparse_runner(_hub_command)),
     Command("toolchains", "check or prepare the HumanEvalPack toolchains (humanevalpack-toolchains)",
             *_passthrough(_toolchains)),

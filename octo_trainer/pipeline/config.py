@@ -155,7 +155,8 @@ class MixSection:
     languages: list[str] | None = field(default=None, **_meta(
         "CommitPackFT languages of the commit part (null: the six HumanEvalPack languages)."))
     oasst: bool = field(default=True, **_meta("Include the filtered OASST part."))
-    oasst_rows: int | None = field(default=None, **_meta("At most this many OASST rows (null: all)."))
+    oasst_rows: int | None = field(default=None, **_meta(
+        "Only the first N OASST conversations (before the filter; null: all)."))
     decontaminate: bool = field(default=True, **_meta(
         "Remove rows containing HumanEval, MBPP or HumanEvalPack problems or solutions."))
     seed: int = field(default=42, **_meta("Sampling seed."))
@@ -227,8 +228,10 @@ class PublishSection:
     private: bool = field(default=False, **_meta("Create the repositories private."))
     licenses: dict[str, str] = field(default_factory=lambda: {"oss-instruct": "apache-2.0",
                                                               "evol-instruct": "cc-by-nc-4.0"}, **_meta(
-        "Hub license ids of the teacher-made data sets (their seeds' and teacher's terms apply: the "
-        "defaults fit octopack's own code + its tiny teacher, and Code Alpaca's seeds)."))
+        "Hub license ids of the data sets whose license the run cannot derive (the teacher data: "
+        "their seeds' and teacher's terms apply; the defaults fit octopack's own code + its tiny "
+        "teacher, and Code Alpaca's seeds). octocoder-mix: derived from the mixed repositories and "
+        "OASST (Apache-2.0) unless set here."))
     pull_back: bool = field(default=True, **_meta(
         "Pull every pushed repository back and check it against what was pushed."))
 

@@ -65,7 +65,7 @@ def run_publish(ctx, out: Path) -> dict[str, Any]:
         folder = ctx.output(stage)
         if folder is not None:
             datasets.append({"kind": kind, "stage": stage, "folder": str(folder),
-                             "rows": ctx.summary(stage).get("rows")})
+                             "rows": ctx.summary(stage).get("rows"), "license": ctx.summary(stage).get("license")})
     sft, evaluation = ctx.output("sft"), ctx.output("eval")
     spec = {
         "out": str(out), "namespace": hub.namespace, "prefix": ctx.config.publish.prefix,

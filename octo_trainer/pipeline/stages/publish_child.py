@@ -43,41 +43,37 @@ def _local_rows(folder: Path) -> dict[str, list[dict]]:
 
 
 def _run_cli(parser, argv: list[str]) -> None:
-    from commitpack_dataset.cli.errors import CliError
+    from commitpack_dataset.cli.errors import run_cli
 
-    args = parser.parse_args(argv)
-    try:
-        status = args.handler(args)
-    except CliError as error:
-        raise RuntimeError(f"{' '.join(argv[:1])}: {error}") from None
+    status = run_cli(parser, argv, prog="octopack run: publish")
     if status:
-        raise RuntimeError(f"{' '.join(argv)} exited with status {status}")
+        raise RuntimeError(f"{' '.join(argv)} failed (exit status {status}; the error is above)")
 
 
 def push_data(item: dict[str, Any], repo_id: str, spec: dict, names: dict[str, str], pushed: set[str]) -> None:
-    """One data set of the run with its card: from its card facts, or through the command that made it."""
+    """One data set of the run with its card: CommitPack(FT) from its card facts, the others through
+    the ``push`` of the command whose output layout the stage wrote."""
     folder = Path(item["folder"])
     kind = item["kind"]
-    private = spec["private"]
-    if kind in ("commitpack", "commitpackft", "octocoder-mix"):
+    private = ["--private"] if spec["private"] else []
+    if kind in ("commitpack", "commitpackft"):
         from hub_cards.cli.push import dataset_card_from_facts, folder_configs, read_facts
         from hub_cards.dataset_push import push_dataset
 
-        from octo_trainer.pipeline.stages.mix import mix_facts
-
         configs = folder_configs(folder)
-        facts = (mix_facts(folder, repo_id, names["commitpackft"] if "commitpackft" in pushed else None)
-                 if kind == "octocoder-mix" else read_facts(folder / "card_facts.json"))
-        card = dataset_card_from_facts(facts, repo_id, configs, "train", None)
-        push_dataset(repo_id, configs, card=card, private=private or None,
+        card = dataset_card_from_facts(read_facts(folder / "card_facts.json"), repo_id, configs, "train", None)
+        push_dataset(repo_id, configs, card=card, private=spec["private"] or None,
                      commit_message=f"Upload {kind} (octopack run)")
         return
-    from commitpack_dataset.cli.evol_instruct import make_parser as evol_parser
-    from commitpack_dataset.cli.oss_instruct import make_parser as oss_parser
+    from commitpack_dataset.cli import evol_instruct, octocoder_mix, oss_instruct
 
-    parser = {"oss-instruct": oss_parser, "evol-instruct": evol_parser}[kind]()
-    _run_cli(parser, ["push", str(folder), repo_id, "--license", spec["licenses"][kind],
-                      *(["--private"] if private else [])])
+    licenses = spec["licenses"].get(kind) or item.get("license") or "other"
+    argv = ["push", str(folder), repo_id, "--license", *([licenses] if isinstance(licenses, str) else licenses),
+            *private]
+    if kind == "octocoder-mix" and "commitpackft" in pushed:
+        argv += ["--commit-dataset", names["commitpackft"]]
+    module = {"oss-instruct": oss_instruct, "evol-instruct": evol_instruct, "octocoder-mix": octocoder_mix}[kind]
+    _run_cli(module.make_parser(), argv)
 
 
 def check_data(item: dict[str, Any], repo_id: str, pulled: Path) -> dict[str, bool]:
