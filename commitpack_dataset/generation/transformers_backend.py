@@ -56,10 +56,6 @@ KNOWN_EXTRAS = (*GENERATE_EXTRAS, "encoder_prompt")
 StopCheck = Callable[[GenerationRequest], "Callable[[str], bool] | None"]
 
 
-def _digest(*parts: Any) -> str:
-    return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def local_revision(path: str | os.PathLike[str]) -> str:
     """A short content digest of a local model directory: its config and tokenizer files whole,
     weight files by size and their first and last MiB (cheap even for a 30 GB checkpoint). A
@@ -130,8 +126,7 @@ class TransformersBackend:
         else:
             if tokenizer is None:
                 raise ValueError("pass the tokenizer with an already loaded model")
-            self.model, self.tokenizer = model, tokenizer
-            self.revision = revision
+            self.model, self.tokenizer, self.revision = model, tokenizer, revision
             self.name = getattr(model, "name_or_path", None) or type(model).__name__
         self.name = model_name or self.name
         prepare_tokenizer(self.tokenizer, self.model)
@@ -294,7 +289,8 @@ def row_seed(request: GenerationRequest, sample: int) -> int | None:
     """The seed of one sample's random stream (``None``: draw one from torch's generator)."""
     if request.seed is None:
         return None
-    return int(_digest(request.fingerprint(), sample)[:15], 16)
+    key = f"{request.fingerprint()}\0{sample}".encode()
+    return int(hashlib.sha256(key).hexdigest()[:15], 16)
 
 
 def eos_token_ids(model, tokenizer) -> list[int]:
