@@ -95,50 +95,26 @@ def _run_eval(parser, argv: list[str]) -> int:
     return run(args, prog=f"{PROG} eval")
 
 
-def _passthrough(main: Callable[[list[str]], int]):
+def _passthrough(module: str, function: str = "main"):
+    """A command whose own ``main(argv)`` parses its arguments (the metric's standalone tools)."""
     def mount(subparsers):
         return subparsers.add_parser("_", add_help=False)
 
     def run(parser, argv: list[str]) -> int:
-        return main(argv) or 0
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(argv) or 0
     return mount, run
 
 
 # -- the commands ---------------------------------------------------------------------------------
-def _mine(subparsers):
-    from commitpack_dataset.cli import add_mine_parser
+def _mounted(module: str, function: str = "make_parser"):
+    """A mount that imports ``module`` only when the command runs and calls ``function(subparsers)``."""
+    def mount(subparsers):
+        import importlib
 
-    return add_mine_parser(subparsers)
-
-
-def _filter(subparsers):
-    from commitpack_dataset.cli import add_filter_parser
-
-    return add_filter_parser(subparsers)
-
-
-def _commitpack(subparsers):
-    from commitpack_dataset.cli import make_parser
-
-    return make_parser(subparsers)
-
-
-def _oss_instruct(subparsers):
-    from commitpack_dataset.cli.oss_instruct import make_parser
-
-    return make_parser(subparsers)
-
-
-def _evol_instruct(subparsers):
-    from commitpack_dataset.cli.evol_instruct import make_parser
-
-    return make_parser(subparsers)
-
-
-def _octocoder_mix(subparsers):
-    from commitpack_dataset.cli.octocoder_mix import make_parser
-
-    return make_parser(subparsers)
+        return getattr(importlib.import_module(module), function)(subparsers)
+    return mount
 
 
 #: ``octopack generate KIND ...`` runs ``octopack KIND generate ...``.
@@ -163,98 +139,46 @@ def _run_generate(parser, argv: list[str]) -> int:
     return main([argv[0], "generate", *argv[1:]])
 
 
-def _analyze(subparsers):
-    from commitpack_dataset.cli.analyze import make_parser
-
-    return make_parser(subparsers)
-
-
-def _sft(subparsers):
-    from octo_trainer.train import make_parser
-
-    return make_parser(subparsers)
-
-
-def _eval(subparsers):
-    from octo_trainer.evaluation.cli import make_parser
-
-    return make_parser(subparsers)
-
-
-def _push(subparsers):
-    from hub_cards.cli.push import add_push_parser
-
-    return add_push_parser(subparsers)
-
-
-def _pull(subparsers):
-    from hub_cards.cli.pull import add_pull_parser
-
-    return add_pull_parser(subparsers)
-
-
-def _hub(subparsers):
-    from hub_cards.cli import make_parser
-
-    return make_parser(subparsers)
-
-
-def _run(subparsers):
-    from octo_trainer.pipeline.cli import add_run_parser
-
-    return add_run_parser(subparsers)
-
-
 def _run_pipeline(parser, argv: list[str]) -> int:
     from octo_trainer.pipeline.cli import run_command
 
     return run_command(parser.parse_args(argv))
 
 
-def _toolchains(argv: list[str]) -> int:
-    from humanevalpack_metric.toolchains import main
-
-    return main(argv)
-
-
-def _score(argv: list[str]) -> int:
-    from humanevalpack_metric.cli import main
-
-    return main(argv)
-
-
-def _smoke(argv: list[str]) -> int:
-    from octo_trainer.smoke import main
-
-    return main(argv)
-
-
+_HUB = _argparse_runner(_hub_command)
 COMMANDS: tuple[Command, ...] = (
-    Command("run", "the main job: git history -> data -> fine-tuned, evaluated, published model", _run,
-            _run_pipeline),
-    Command("mine", "mine git repositories into CommitPack (per-language files)", _mine,
-            _run_data_command),
-    Command("filter", "apply the CommitPackFT rules to CommitPack files", _filter, _run_data_command),
+    Command("run", "the main job: git history -> data -> fine-tuned, evaluated, published model",
+            _mounted("octo_trainer.pipeline.cli", "add_run_parser"), _run_pipeline),
+    Command("mine", "mine git repositories into CommitPack (per-language files)",
+            _mounted("commitpack_dataset.cli", "add_mine_parser"), _run_data_command),
+    Command("filter", "apply the CommitPackFT rules to CommitPack files",
+            _mounted("commitpack_dataset.cli", "add_filter_parser"), _run_data_command),
     Command("generate", "instruction data from a teacher: oss-instruct, evol-instruct", _generate, _run_generate),
-    Command("sft", "supervised fine-tuning from a recipe (TRL SFTTrainer, LoRA/QLoRA)", _sft, _run_sft),
-    Command("eval", "evaluate a model on HumanEvalPack, HumanEval and MBPP", _eval, _run_eval, trl_parent=True),
-    Command("push", "push a dataset, the metric Space, a model, recipes or results", _push,
-            _argparse_runner(_hub_command)),
-    Command("pull", "pull a dataset, the metric Space, a model or a recipe", _pull, _argparse_runner(_hub_command)),
-    Command("commitpack", "CommitPack: mine, filter, stats, push, scale", _commitpack,
-            _run_data_command),
-    Command("oss-instruct", "OSS-Instruct: generate, decontaminate, stats, push", _oss_instruct,
-            _run_data_command),
-    Command("evol-instruct", "Evol-Instruct: generate, stats, push", _evol_instruct, _run_data_command),
+    Command("sft", "supervised fine-tuning from a recipe (TRL SFTTrainer, LoRA/QLoRA)",
+            _mounted("octo_trainer.train"), _run_sft),
+    Command("eval", "evaluate a model on HumanEvalPack, HumanEval and MBPP",
+            _mounted("octo_trainer.evaluation.cli"), _run_eval, trl_parent=True),
+    Command("push", "push a dataset, the metric Space, a model, recipes or results",
+            _mounted("hub_cards.cli.push", "add_push_parser"), _HUB),
+    Command("pull", "pull a dataset, the metric Space, a model or a recipe",
+            _mounted("hub_cards.cli.pull", "add_pull_parser"), _HUB),
+    Command("commitpack", "CommitPack: mine, filter, stats, push, scale",
+            _mounted("commitpack_dataset.cli"), _run_data_command),
+    Command("oss-instruct", "OSS-Instruct: generate, decontaminate, stats, push",
+            _mounted("commitpack_dataset.cli.oss_instruct"), _run_data_command),
+    Command("evol-instruct", "Evol-Instruct: generate, stats, push",
+            _mounted("commitpack_dataset.cli.evol_instruct"), _run_data_command),
     Command("octocoder-mix", "the OctoCoder mix (filtered OASST + sampled CommitPackFT): build, stats, push",
-            _octocoder_mix, _run_data_command),
-    Command("analyze", "data figures of instruction datasets (Magicoder's analysis)", _analyze,
-            _run_data_command),
-    Command("hub", "the dev hub (serve), cards, push and pull", _hub, _argparse_runner(_hub_command)),
+            _mounted("commitpack_dataset.cli.octocoder_mix"), _run_data_command),
+    Command("analyze", "data figures of instruction datasets (Magicoder's analysis)",
+            _mounted("commitpack_dataset.cli.analyze"), _run_data_command),
+    Command("hub", "the dev hub (serve), cards, push and pull", _mounted("hub_cards.cli"), _HUB),
     Command("toolchains", "check or prepare the HumanEvalPack toolchains (humanevalpack-toolchains)",
-            *_passthrough(_toolchains)),
-    Command("score", "score generations with the metric (humanevalpack-eval)", *_passthrough(_score)),
-    Command("smoke", "the one-minute check: the tiny model on 5 problems per language, scored", *_passthrough(_smoke)),
+            *_passthrough("humanevalpack_metric.toolchains")),
+    Command("score", "score generations with the metric (humanevalpack-eval)",
+            *_passthrough("humanevalpack_metric.cli")),
+    Command("smoke", "the one-minute check: the tiny model on 5 problems per language, scored",
+            *_passthrough("octo_trainer.smoke")),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
