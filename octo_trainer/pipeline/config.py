@@ -302,6 +302,55 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] = 
         raise ConfigError(f"{where}: {error}") from None
 
 
+#: ``section.options`` -> the class (or function) whose fields (parameters) it may set.
+OPTION_TARGETS = {"mine": "commitpack_dataset.builders:CommitPackConfig",
+                  "oss_instruct": "commitpack_dataset.oss_instruct:OSSInstructConfig",
+                  "evol_instruct": "commitpack_dataset.evol_instruct:EvolInstructConfig",
+                  "analysis": "commitpack_dataset.analysis:analyze",
+                  "eval": "octo_trainer.evaluation.config:EvalArguments"}
+
+
+#: What the pipeline sets itself from other keys (an ``options`` entry may not set it twice).
+_TEACHER = ("model", "base_url", "api_key_env", "concurrency", "rpm", "tpm", "request_timeout", "prices")
+_DATA = ("humaneval_source", "mbpp_source", "humanevalpack_dir")
+SET_ELSEWHERE = {"mine": {"repositories": "mine.repositories / mine.own_history", "revisions": "mine.revision"},
+                 "oss_instruct": {**dict.fromkeys(_TEACHER, "teacher"), **dict.fromkeys(_DATA, "data"),
+                                  "seed_repositories": "mine.repositories", "seed_revision": "mine.revision"},
+                 "evol_instruct": {**dict.fromkeys(_TEACHER, "teacher"), **dict.fromkeys(_DATA, "data"),
+                                   "seed_dataset": "data.evol_seeds"},
+                 "analysis": {"datasets": "the run's data sets"},
+                 "eval": {"model_name_or_path": "the sft stage's model", "output_dir": "the run directory",
+                          "data_dir": "data.humanevalpack_dir"}}
+
+
+def check_options(config: PipelineConfig) -> None:
+    """Every ``options`` key names a field of what it configures, and not one the pipeline sets from
+    another key (before anything runs)."""
+    import importlib
+    import inspect
+
+    from .schema import did_you_mean
+
+    for section, target in OPTION_TARGETS.items():
+        options = getattr(config, section).options
+        if not options:
+            continue
+        module, name = target.split(":")
+        thing = getattr(importlib.import_module(module), name)
+        if dataclasses.is_dataclass(thing):
+            valid = [f.name for f in dataclasses.fields(thing) if f.init]
+        else:
+            valid = [p for p in inspect.signature(thing).parameters if p not in ("datasets", "output_dir")]
+        own = [f.name for f in dataclasses.fields(getattr(config, section)) if f.name != "options"]
+        for key in options:
+            if key not in valid:
+                raise ConfigError(f"unknown key {section}.options.{key!r}{did_you_mean(key, valid)} (the fields of "
+                                  f"{name}: {', '.join(valid)})")
+            if key in own or key in SET_ELSEWHERE[section]:
+                where = f"{section}.{key}" if key in own else SET_ELSEWHERE[section][key]
+                raise ConfigError(f"{section}.options.{key} is set by {where}: set it there")
+
+
 def _yaml(value: Any) -> str:
     import json
 
@@ -325,5 +374,5 @@ def reference() -> list[tuple[str, str, str]]:
     return rows
 
 
-__all__ = ["LANGUAGES", "OPERATIONAL", "STAGES", "ConfigError", "PipelineConfig", "example_configs",
-           "load_config", "reference"]
+__all__ = ["LANGUAGES", "OPERATIONAL", "STAGES", "ConfigError", "PipelineConfig", "check_options",
+           "example_configs", "load_config", "reference"]

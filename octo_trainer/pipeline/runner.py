@@ -17,6 +17,7 @@ One run at a time holds ``run_dir/.lock`` (released by the kernel if the run is 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 
 import octopack_common
 
-from .config import STAGES, PipelineConfig
+from .config import STAGES, PipelineConfig, check_options
 from .services import Services
 from .stage import FINGERPRINT_CHARS, StageResult, fingerprint, read_marker, write_marker
 
@@ -100,26 +101,27 @@ def run_pipeline(config: PipelineConfig, *, until: str | None = None, rerun: Seq
                                 f"{', '.join(STAGES)}")
     order = list(STAGES[: STAGES.index(until) + 1] if until else STAGES)
     check_opt_in(config, order)
+    check_options(config)
     run_dir = Path(config.run_dir).expanduser().resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     ctx = Context(config, run_dir, progress)
     with octopack_common.file_lock(run_dir / LOCK):
         _write_resolved(config, run_dir)
+        from .report import write_report
+
         try:
             for position, name in enumerate(order, 1):
-                if name not in table:
-                    ctx.results[name] = StageResult(name, status="skipped", summary={"note": "not available"})
-                    continue
                 _run_stage(ctx, table[name], position, len(order), force=name in rerun)
+        except PipelineError:
+            if report:  # what finished, and which stage failed
+                with contextlib.suppress(Exception):
+                    print(f"octopack run: report of what finished: {write_report(ctx, order)}", flush=True)
+            raise
         finally:
             ctx.services.close()
             _write_state(ctx, order)
-        report_path = None
-        if report:
-            from .report import write_report
-
-            report_path = write_report(ctx, order)
+        report_path = write_report(ctx, order) if report else None
     summary = RunSummary(run_dir, [ctx.results[name] for name in order], report_path,
                          time.monotonic() - started)
     return summary

@@ -102,3 +102,29 @@ def test_the_readme_reference_lists_every_key_with_its_default():
         row = next((line for line in section.splitlines() if line.startswith(f"| `{key}` |")), None)
         assert row is not None, f"README's pipeline config reference misses {key}"
         assert f"`{default}`" in row, f"README gives another default for {key}: {row}"
+
+
+def test_options_name_fields_of_what_they_configure_before_anything_runs(tmp_path, monkeypatch):
+    from octo_trainer.pipeline import run_pipeline
+    from octo_trainer.pipeline.config import check_options
+
+    check_options(load_config(None, ["eval.options={n_samples: 5}", "oss_instruct.options={execution_check: true}",
+                                     "analysis.options={max_rows: 10}", "mine.options={since: 2020-01-01}"]))
+    with pytest.raises(ConfigError, match=r"unknown key eval.options.'n_sample'; did you mean 'n_samples'\? "
+                                          r"\(the fields of EvalArguments: model_name_or_path"):
+        check_options(load_config(None, ["eval.options={n_sample: 5}"]))
+    with pytest.raises(ConfigError, match=r"unknown key evol_instruct.options.'round'; did you mean 'rounds'"):
+        check_options(load_config(None, ["evol_instruct.options={round: 2}"]))
+    with pytest.raises(ConfigError, match="evol_instruct.options.rounds is set by evol_instruct.rounds: set it there"):
+        check_options(load_config(None, ["evol_instruct.options={rounds: 2}"]))
+    with pytest.raises(ConfigError, match="oss_instruct.options.base_url is set by teacher: set it there"):
+        check_options(load_config(None, ["oss_instruct.options={base_url: http://x/v1}"]))
+    monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
+    with pytest.raises(ConfigError, match="oss_instruct.options.'seed_file'"):
+        run_pipeline(load_config(None, [f"run_dir={tmp_path / 'run'}", "oss_instruct.options={seed_file: [x]}"]))
+    assert not (tmp_path / "run").exists()  # found before the run directory is made
+    monkeypatch.delenv("HF_ALLOW_CODE_EVAL")
+    from octo_trainer.pipeline import PipelineError
+
+    with pytest.raises(PipelineError, match="opt in with HF_ALLOW_CODE_EVAL=1"):
+        run_pipeline(load_config(None, [f"run_dir={tmp_path / 'run'}"]))

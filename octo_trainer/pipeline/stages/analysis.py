@@ -6,7 +6,6 @@ HumanEval -- as ``categories.png``, ``lengths.png``, ``humaneval_similarity.png`
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,7 @@ def analysis_inputs(ctx) -> dict[str, Any]:
 def run_analysis(ctx, out: Path) -> dict[str, Any]:
     from commitpack_dataset.analysis import analyze
 
-    from ..schema import ConfigError, did_you_mean
-
-    options = dict(ctx.config.analysis.options)
-    allowed = [name for name in inspect.signature(analyze).parameters if name not in ("datasets", "output_dir")]
-    for key in options:
-        if key not in allowed:
-            raise ConfigError(f"analysis.options: unknown key {key!r}{did_you_mean(key, allowed)} "
-                              f"(valid: {', '.join(allowed)})")
+    options = dict(ctx.config.analysis.options)  # checked against analyze's parameters (config.check_options)
     datasets = {label: str(ctx.output(stage)) for stage, label in DATASETS
                 if ctx.output(stage) is not None and ctx.summary(stage).get("rows")}
     if not datasets:

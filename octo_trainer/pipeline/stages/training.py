@@ -106,14 +106,7 @@ def eval_inputs(ctx) -> dict[str, Any]:
 def run_eval(ctx, out: Path) -> dict[str, Any]:
     from octo_trainer.evaluation import EvalArguments, run_evaluation
 
-    from ..schema import ConfigError, did_you_mean
-
     section = ctx.config.eval
-    fields = {f for f in EvalArguments.__dataclass_fields__}
-    for key in section.options:
-        if key not in fields:
-            raise ConfigError(f"eval.options: unknown key {key!r}{did_you_mean(key, sorted(fields))} (valid: the "
-                              "EvalArguments fields, octopack eval --help)")
     data_dir = ctx.config.data.resolved("humanevalpack_dir")
     args = dict(model_name_or_path=str(ctx.output("sft") / MODEL_DIR), prompt_format=ctx.config.sft.prompt_format,
                 tasks=list(section.tasks), languages=list(section.languages), limit=section.limit,
