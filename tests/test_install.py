@@ -5,8 +5,9 @@
 machine for another reason (a hand install, a Recommends) hides a too-short list from every
 other test: that is how ``librust-regex+default-dev`` went missing on a fresh machine. So this
 test asks apt what a machine with nothing would get from the list (the list plus its Depends
-and Pre-Depends, the alternatives apt would pick, no Recommends or Suggests), reads from the toolchains themselves which files they
-use, and requires each to belong (``dpkg -S``) to one of those packages:
+and Pre-Depends, the alternatives apt would pick, no Recommends or Suggests), reads from the
+toolchains themselves which files they use, and requires each to belong (``dpkg -S``) to one of
+those packages:
 
 * Rust: every file of every crate directory ``cargo metadata`` resolves the prebuilt crates to
   in ``/usr/share/cargo/registry`` (regex with its default features, md5);
