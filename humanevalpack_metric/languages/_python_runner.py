@@ -194,16 +194,16 @@ def handle(request, scratch, sweep):
     try:
         demote_after = request.get("demote_after")
         demote_at = started + float(demote_after) if demote_after else None
-        verdict, output, exit_status, killed = _watch(pid, verdict_r, out_r,
-                                                      started + timeout + GRACE, demote_at)
+        verdict, output, killed = _watch(pid, verdict_r, out_r, started + timeout + GRACE,
+                                         demote_at)
     finally:
         os.close(verdict_r)
         os.close(out_r)
-        _kill_leftovers(pid, sweep)
+        status = _kill_leftovers(pid, sweep)
         shutil.rmtree(rundir, ignore_errors=True)
     response = {
         "output": output.decode("utf-8", "replace"),
-        "exit": exit_status,
+        "exit": _describe(status),
         "duration": time.monotonic() - started,
         "dirty": os.path.exists(rundir),
     }
@@ -212,7 +212,7 @@ def handle(request, scratch, sweep):
     elif killed:
         response["status"] = "timeout"
     else:
-        response.update(status="noverdict", detail=f"the program exited ({exit_status}) "
+        response.update(status="noverdict", detail=f"the program exited ({response['exit']}) "
                         "without a verdict; the reference reports this as timed out")
     return response
 
@@ -241,15 +241,24 @@ def _renice(pid, nice):
     _common.renice([pid], nice, group=True, patience=RENICE_PATIENCE)
 
 
+def _exited(pid, wait=False):
+    """Whether the child has exited (with ``wait``: once it has), without reaping it: as a
+    zombie it keeps its pid -- its process group's id -- reserved until _kill_leftovers has
+    killed the group. Reaped, the number may go to an unrelated new session (in the fallback
+    this runner shares the host's pids), which a ``killpg`` of it would then kill."""
+    flags = os.WEXITED | os.WNOWAIT | (0 if wait else os.WNOHANG)
+    return os.waitid(os.P_PID, pid, flags) is not None
+
+
 def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
-    """Collect the verdict line and capped output until the child exits or the deadline;
-    demote the child at ``demote_at``."""
+    """Collect the verdict line and capped output until the child exits or the deadline (then
+    kill it); demote the child at ``demote_at``. The child is left unreaped (see _exited)."""
     pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
     verdict_buf, output = bytearray(), bytearray()
     streams = {verdict_r: (verdict_buf, 4 * DETAIL_CAP), out_r: (output, OUTPUT_CAP)}
-    status, killed, demoted = None, False, False
+    exited, killed, demoted = False, False, False
     try:
-        while status is None:
+        while not exited:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if demoted:
@@ -268,11 +277,9 @@ def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
             for fd in ready:
                 if fd in streams and not _read_into(*streams[fd], fd):
                     del streams[fd]
-            waited, raw = os.waitpid(pid, os.WNOHANG)
-            if waited:
-                status = raw
-        if status is None:
-            _, status = os.waitpid(pid, 0)
+            exited = _exited(pid)
+        if not exited:
+            _exited(pid, wait=True)  # the SIGKILL takes effect
         for fd, (buf, cap) in streams.items():  # what the child wrote just before exiting
             os.set_blocking(fd, False)
             try:
@@ -289,7 +296,7 @@ def _watch(pid, verdict_r, out_r, deadline, demote_at=None):
             verdict = json.loads(verdict_buf.split(b"\n", 1)[0])
         except ValueError:
             verdict = None
-    return verdict, bytes(output), _describe(status), killed
+    return verdict, bytes(output), killed
 
 
 def _read_into(buf, cap, fd):
@@ -308,15 +315,17 @@ def _describe(status):
 
 
 def _kill_leftovers(pid, sweep):
-    """Kill the child's process group and, in a private PID namespace, every other process."""
+    """Kill the child's process group, then reap the child (only now: see _exited) and, in a
+    private PID namespace, kill every other process; the child's wait status."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    _, status = os.waitpid(pid, 0)
     if not sweep:
-        return
+        return status
     me = os.getpid()
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir("/proc"):  # by number, but a reused one is again the run's
         if entry.isdigit() and int(entry) not in (1, me):
             try:
                 os.kill(int(entry), signal.SIGKILL)
@@ -328,6 +337,7 @@ def _kill_leftovers(pid, sweep):
                 pass
         except ChildProcessError:
             pass
+    return status
 
 
 def _can_sweep(requested):

@@ -29,7 +29,6 @@ import logging
 import os
 import select
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -41,6 +40,7 @@ import octopack_common
 
 from ..outcome import Outcome, Status
 from ..sandbox import Limits, Sandbox
+from ..sandbox.procfs import kill_confirmed
 from .base import Language, ToolchainMissing, sandbox_hidden
 
 log = logging.getLogger(__name__)
@@ -340,24 +340,28 @@ class _Zygote:
         """Kill our sandboxed child whose command line names this zygote's directory.
 
         ``Sandbox.run`` does not hand out the process, and a hung zygote never reads the end
-        of file on its requests; its sandbox (a new session) dies with its process group."""
+        of file on its requests. Once its first process dies, the sandbox kills the rest of
+        the run. It is signalled through a pidfd, not by number: the sandbox's thread may reap
+        it at any moment, and the number then goes to another process."""
         needle = str(self.dir).encode()
-        me = str(os.getpid())
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stat:
-                    parent = stat.read().rsplit(b")", 1)[1].split()[1].decode()
-                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                    args = cmdline.read().split(b"\0")
-            except (OSError, IndexError):
-                continue
-            if parent == me and needle in args:
+        me = os.getpid()
+
+        def ours(pids: list[int]) -> list[int]:
+            found = []
+            for pid in pids:
                 try:
-                    os.killpg(int(entry), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+                    with open(f"/proc/{pid}/stat", "rb") as stat:
+                        parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+                    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                        args = cmdline.read().split(b"\0")
+                except (OSError, IndexError, ValueError):
+                    continue
+                if parent == me and needle in args:
+                    found.append(pid)
+            return found
+
+        kill_confirmed(ours([int(entry) for entry in os.listdir("/proc") if entry.isdigit()]),
+                       ours)
 
 
 @functools.lru_cache(maxsize=1)

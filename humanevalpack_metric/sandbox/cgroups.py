@@ -12,13 +12,13 @@ import atexit
 import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from pathlib import Path
 from typing import Iterator, Mapping
 
 from .limits import Limits
+from .procfs import kill_confirmed
 
 log = logging.getLogger(__name__)
 
@@ -171,16 +171,14 @@ class Cgroups:
         emptied = False
         for root in self.roots.values():
             for pause in _backoff(patience):
-                try:
-                    pids = (root / name / "cgroup.procs").read_text().split()
-                except OSError:
+                pids = _members(root / name)
+                if pids is None:
                     break
                 if not pids:
                     emptied = True
                     break
-                for pid in pids:
-                    with contextlib.suppress(OSError):
-                        os.kill(int(pid), signal.SIGKILL)
+                # signalled only if still members once pinned (a pid may be reused meanwhile)
+                kill_confirmed(pids, lambda _: _members(root / name) or ())
                 time.sleep(pause)
         return emptied
 
@@ -225,6 +223,14 @@ def _write(path: Path, text: str) -> None:
         os.write(fd, text.encode())
     finally:
         os.close(fd)
+
+
+def _members(group: Path) -> list[int] | None:
+    """The pids in ``group`` (None if it does not exist)."""
+    try:
+        return [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+    except OSError:
+        return None
 
 
 def _thread_groups() -> dict[str, str]:

@@ -17,7 +17,7 @@ import time
 
 from .cgroups import Cgroups
 from .priority import demote, promote
-from .procfs import descendants, parent_pid, processes, uid_processes
+from .procfs import descendants, kill_confirmed, parent_pid, processes, uid_processes
 from .slots import kill_uid
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,12 @@ class Killer:
         if self.demoted:  # dying takes CPU too: not at idle priority on a busy machine
             promote(self.running())
             self.demoted = False
-        if self.proc is not None and (self.proc.returncode is None or self.init is None):
-            # the outer bwrap (its PID namespace dies) or the fallback's process group; once
-            # bwrap is reaped its pid may be reused, and killing the init suffices
+        if self.proc is not None and self.proc.returncode is None:
+            # The outer bwrap (its PID namespace dies) or the fallback's process group, by the
+            # first process's pid: only while that process is unreaped (returncode None; the
+            # watch reaps it after the final kill). Alive or a zombie, it keeps the number --
+            # the group's id -- reserved; reaped, the number may already name another run's
+            # new session. (Without it, the init's pidfd, the cgroup, the sweeps remain.)
             with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
         patience = 2.0 if final else 0.2
@@ -132,11 +135,12 @@ def kill_marked(marker: str, patience: float = 2.0) -> None:
         except OSError:
             return False
 
+    def still_marked(pids: list[int]) -> list[int]:
+        return processes(marked, pids)
+
     deadline = time.monotonic() + patience
     while pids := processes(marked):
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_confirmed(pids, still_marked)
         if time.monotonic() > deadline:
             log.error("sandbox: marked processes survive SIGKILL: %s", pids)
             return

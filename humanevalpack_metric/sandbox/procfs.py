@@ -1,16 +1,20 @@
-"""Reading ``/proc``: which processes exist, whose they are, and who their parent is."""
+"""Reading ``/proc``: which processes exist, whose they are, and who their parent is; and
+killing processes found there without hitting a stranger that took a number meanwhile."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import signal
 from collections import defaultdict
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 
-def _live() -> Iterator[tuple[int, bytes]]:
-    """``(pid, /proc/<pid>/status text)`` of every live (non-zombie) process."""
-    for name in os.listdir("/proc"):
+def _live(pids: Iterable[int] | None = None) -> Iterator[tuple[int, bytes]]:
+    """``(pid, /proc/<pid>/status text)`` of every live (non-zombie) process (of ``pids``)."""
+    names = os.listdir("/proc") if pids is None else map(str, pids)
+    for name in names:
         if not name.isdigit():
             continue
         try:
@@ -22,9 +26,42 @@ def _live() -> Iterator[tuple[int, bytes]]:
             yield int(name), status
 
 
-def processes(match: Callable[[int, bytes], bool]) -> list[int]:
-    """Pids of live (non-zombie) processes whose ``/proc/<pid>/status`` text satisfies ``match``."""
-    return [pid for pid, status in _live() if match(pid, status)]
+def processes(match: Callable[[int, bytes], bool], pids: Iterable[int] | None = None) -> list[int]:
+    """Pids of live (non-zombie) processes (all, or of ``pids``) whose ``/proc/<pid>/status``
+    text satisfies ``match``."""
+    return [pid for pid, status in _live(pids) if match(pid, status)]
+
+
+def kill_confirmed(pids: Iterable[int], ours: Callable[[list[int]], Iterable[int]]) -> None:
+    """SIGKILL those of ``pids`` (read from ``/proc`` or ``cgroup.procs``) that ``ours`` still
+    confirms, never a stranger.
+
+    Such a pid is not our child: it may exit, be reaped (by its parent or init) and its number
+    go to an unrelated process before we signal it. So each pid is first pinned with a pidfd,
+    then ``ours`` re-checks the pinned pids, and the signal goes through the pidfd: a process
+    still alive when signalled held its number during the check, so the check was about it;
+    one that died meanwhile gets nothing. (Without pidfds, Linux < 5.3: by number, as before.)"""
+    pids = iter(pids)
+    while batch := list(itertools.islice(pids, 256)):  # bounded: each pin is an open fd
+        pinned: dict[int, int | None] = {}
+        try:
+            for pid in batch:
+                try:
+                    pinned[pid] = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    continue
+                except (AttributeError, OSError):
+                    pinned[pid] = None
+            for pid in set(ours(list(pinned))) & pinned.keys():
+                with contextlib.suppress(OSError):
+                    if pinned[pid] is None:
+                        os.kill(pid, signal.SIGKILL)
+                    else:
+                        signal.pidfd_send_signal(pinned[pid], signal.SIGKILL)
+        finally:
+            for pidfd in pinned.values():
+                if pidfd is not None:
+                    os.close(pidfd)
 
 
 def descendants(root: int) -> list[int]:

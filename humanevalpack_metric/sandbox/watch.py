@@ -1,6 +1,11 @@
 """The I/O loop of one run: feeds stdin, keeps capped output, enforces the wall-clock timeout
 and the polled limits (disk use, OOM kills), and reaps the run's first process.
 
+The first process is reaped only after the killer has killed its process group: the group's id
+is that process's pid, which the kernel keeps reserved while the process is a zombie. Reaped,
+the number is free, and a ``killpg`` of it could hit another run's new session (each run is
+one, and the executor starts thousands). So the loop notices the exit with ``WNOWAIT``.
+
 It waits on events (a pidfd for the exit, the pipes, bwrap's info pipe), not on fixed sleeps:
 only the polled limits wake it, every ``Watch.POLL`` seconds (and, on kernels without pidfds,
 a 20 ms poll for the exit).
@@ -50,6 +55,7 @@ class Watch:
         self.seen = {1: 0, 2: 0}
         self.truncated = False
         self.limit: str | None = None
+        self.ended = False  # the program has exited (it stays a zombie until reap())
         self.exited: int | None = None  # wait status once reaped
         self.killed = False
         self.drain_until: float | None = None  # set once the run is over: drain until then
@@ -118,9 +124,10 @@ class Watch:
                         self._feed(sel, key.fd)
                     else:
                         self._read(sel, key.fd, streams[key.fd])
-                if self.exited is None and self._poll():
+                if not self.ended and self._poll():
                     # The program is done (closing its pipes is not enough: it may still be
                     # exiting). Whatever it left behind dies now; then we drain the pipes.
+                    self.ended = True
                     self._stop(None)
         finally:
             sel.close()
@@ -186,26 +193,31 @@ class Watch:
                 self._stop("output")
 
     def _poll(self) -> bool:
-        """Reap the program without blocking; True once it has exited."""
+        """True once the program has exited. It is not reaped here (``WNOWAIT``): as a zombie
+        it keeps its pid, its process group's id, reserved until the killer is done."""
         try:
-            pid, status, rusage = os.wait4(self.proc.pid, os.WNOHANG)
+            return os.waitid(os.P_PID, self.proc.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         except ChildProcessError:
+            self._reaped_elsewhere()
             return True
-        if pid == 0:
-            return False
-        self.exited, self.rusage = status, rusage
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        return True
 
     def reap(self) -> tuple[int, float]:
-        """Wait for the (already killed) program; its wait status and CPU seconds."""
+        """Reap the (already killed) program; its wait status and CPU seconds."""
         if self.exited is None:
             try:
                 _, self.exited, self.rusage = os.wait4(self.proc.pid, 0)
-            except ChildProcessError:  # someone else reaped it (os.wait() elsewhere?)
-                log.warning("sandbox: pid %d was reaped by someone else; reporting a kill",
-                            self.proc.pid)
-                self.exited = signal.SIGKILL  # a wait status: never a false "exit 0"
+            except ChildProcessError:
+                self._reaped_elsewhere()
             self.proc.returncode = os.waitstatus_to_exitcode(self.exited)
         cpu = self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else 0.0
         return self.exited, cpu
+
+    def _reaped_elsewhere(self) -> None:
+        """Someone else reaped our program (an ``os.wait()`` elsewhere?): report a kill, and
+        set ``returncode`` so that the killer no longer signals its pid (it may be reused)."""
+        if self.exited is None:
+            log.warning("sandbox: pid %d was reaped by someone else; reporting a kill",
+                        self.proc.pid)
+            self.exited = signal.SIGKILL  # a wait status: never a false "exit 0"
+            self.proc.returncode = os.waitstatus_to_exitcode(self.exited)
