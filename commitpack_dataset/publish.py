@@ -23,11 +23,11 @@ from hub_cards.dataset_push import DEFAULT_MAX_SHARD_SIZE, config_data_dir, parq
 
 LANGUAGE_COLUMN = "lang"
 
-__all__ = ["config_data_dir", "parquet_configs", "push_builder", "push_languages", "push_parquet_languages",
-           "split_by_language"]
+__all__ = ["config_data_dir", "language_subsets", "parquet_configs", "push_builder", "push_languages",
+           "push_parquet_languages"]
 
 
-def split_by_language(dataset) -> Dict[str, object]:
+def language_subsets(dataset) -> Dict[str, object]:
     """``config name -> Dataset`` with the rows of each language (row order kept), languages in
     first-seen order. One pass over the ``lang`` column, then an index selection per language."""
     indices: Dict[str, List[int]] = {}
@@ -41,7 +41,7 @@ def push_languages(dataset, repo_id: str, split: str = "train", private: Optiona
                    revision: Optional[str] = None) -> List[str]:
     """Push every language of ``dataset`` to ``repo_id`` as its own config, in one commit; return the
     config names. ``card``: a ``DatasetCard`` for the README (default: the repository's own)."""
-    configs = split_by_language(dataset)
+    configs = language_subsets(dataset)
     push_dataset(repo_id, configs, card=card, split=split, revision=revision, private=private, token=token,
                  max_shard_size=max_shard_size or DEFAULT_MAX_SHARD_SIZE,
                  commit_message=f"Upload {len(configs)} language configs")
@@ -74,6 +74,6 @@ def push_builder(builder, repo_id: str, *, split: str = "train", revision: Optio
     dataset = builder.as_dataset(split)
     facts = builder_facts(builder, dataset, repo_id, revision=revision, decontamination=decontamination)
     card = render_dataset_card({**facts, "split": split})
-    return push_dataset(repo_id, split_by_language(dataset), card=card, split=split, revision=revision,
+    return push_dataset(repo_id, language_subsets(dataset), card=card, split=split, revision=revision,
                         private=private, token=token, max_shard_size=max_shard_size or DEFAULT_MAX_SHARD_SIZE,
                         commit_message=f"Upload {builder.dataset_name} ({len(dataset)} rows)", dry_run=dry_run)

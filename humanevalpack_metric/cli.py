@@ -58,7 +58,7 @@ def read_generations(path: Path) -> tuple[dict | list, bool]:
     return grouped, False
 
 
-def split_by_language(completions: dict | list, language: str | None) -> tuple[dict, dict]:
+def group_completions_by_language(completions: dict | list, language: str | None) -> tuple[dict, dict]:
     """-> ({language: completions}, {language: problem ids or None}). Without a ``language``,
     rows keyed by task id are grouped by its prefix (``CPP/3`` -> cpp), so one file can hold
     several languages, which then run in one executor pool."""
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     try:
         completions, implied = read_generations(args.generations)
         language = args.language or parse_task(args.task)[1]
-        by_language, ids = split_by_language(completions, language)
+        by_language, ids = group_completions_by_language(completions, language)
         args.output_dir.mkdir(parents=True, exist_ok=True)
         reports = evaluate_languages(
             by_language, args.task, problem_ids=ids, data_dir=args.data_dir, k=ks,

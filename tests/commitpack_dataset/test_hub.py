@@ -4,7 +4,7 @@ dataset card) -> ``load_dataset(repo, config)`` per config and ``DatasetCard.loa
 import pytest
 
 from commitpack_dataset.builders import FIELDS, CommitPack, CommitPackFT
-from commitpack_dataset.publish import push_builder, push_languages, split_by_language
+from commitpack_dataset.publish import language_subsets, push_builder, push_languages
 from tests.commitpack_dataset.gitrepo import GitRepo
 
 PY_OLD, PY_NEW = "x = 1\n" * 40, "x = 2\n" * 40
@@ -78,7 +78,7 @@ def test_commitpackft_with_its_card_round_trips_per_language(local_hub, reposito
     commits = local_hub.api.list_repo_commits(repo_id, repo_type="dataset")
     assert [c.commit_id for c in commits] == [commit.oid, commits[1].commit_id] and len(commits) == 2  # one push
     assert sorted(get_dataset_config_names(repo_id)) == ["go", "javascript", "python"]
-    expected = {name: sorted_rows(subset) for name, subset in split_by_language(dataset).items()}
+    expected = {name: sorted_rows(subset) for name, subset in language_subsets(dataset).items()}
     for name in expected:
         loaded = load_dataset(repo_id, name, split="train")
         assert list(loaded.features) == list(FIELDS) and loaded.features == dataset.features
