@@ -23,6 +23,7 @@ from importlib import metadata
 from typing import Any, Dict, List, Optional
 
 from commitpack_dataset.languages import config_name
+from commitpack_dataset.repositories import license_revision, repository_name
 from octopack_common import CommandFailed, run_git
 
 #: Drops counted before or around the rules, in the order a commit meets them.
@@ -88,13 +89,13 @@ def rule_facts(kind: str, drop_counts: Mapping[str, int], faithful: bool = True)
 
 
 def resolved_revision(location: str, revisions: Sequence[str]) -> Optional[str]:
-    """The commit the history of a local repository was read at (the tip of the last plain revision)."""
+    """The commit the history of a local repository was read at (``repositories.license_revision``:
+    the tip of the last plain revision), or None when it cannot be resolved."""
     if not os.path.exists(location):
         return None
-    plain = [r for r in revisions if not r.startswith(("-", "^"))] or ["HEAD"]
-    tip = plain[-1].split("..")[-1].lstrip(".") or "HEAD"
     try:
-        return run_git(location, "rev-parse", "--verify", f"{tip}^{{commit}}").stdout.strip() or None
+        return run_git(location, "rev-parse", "--verify",
+                       f"{license_revision(revisions)}^{{commit}}").stdout.strip() or None
     except (CommandFailed, OSError):
         return None
 
@@ -124,8 +125,6 @@ def commitpack_facts(
     builder: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The ``DatasetCardFacts`` of a CommitPack (``kind="commitpack"``) or CommitPackFT build."""
-    from commitpack_dataset.builders import repository_name
-
     if kind not in ("commitpack", "commitpackft"):
         raise ValueError(f"kind must be commitpack or commitpackft, got {kind!r}")
     languages = dict(languages or {})
@@ -174,8 +173,6 @@ def builder_facts(builder, dataset, repo_id: str, *, revision: Optional[str] = N
     licenses_by_repository: Dict[str, str] = {}
     for repos, license_value in zip(dataset["repos"], dataset["license"]):
         licenses_by_repository.setdefault(repos.split(",")[0], license_value)
-    from commitpack_dataset.builders import repository_name
-
     repository_licenses = {location: licenses_by_repository.get(repository_name(location))
                            for location in config.repositories}
     options = {name: _plain(getattr(config, name)) for name in CONFIG_OPTIONS if hasattr(config, name)}

@@ -2,7 +2,9 @@
 
 This module imports neither ``datasets`` nor ``datatrove``: the builders (``builders.py``,
 ``shard.py``), the datatrove stages (``scale/``) and the CLI all use it, so they agree by
-construction. The steps, in order (reference A.2, A.5, B):
+construction. The files of each language config go under ``data/<config>/`` (A.4), the Hub
+repository's layout (``hub_cards.dataset_push.config_data_dir``). The steps, in order (reference
+A.2, A.5, B):
 
 ==================  ==========================================================================
 ``repositories``    open each repository; license policy and allowlist, the 22 repository
@@ -35,7 +37,6 @@ from commitpack_dataset.licenses import UNKNOWN as UNKNOWN_LICENSE
 FIELDS = ("commit", "old_file", "new_file", "old_contents", "new_contents", "subject", "message", "lang",
           "license", "repos")
 FETCH_FIELDS = ("returncode", "stderr")  # the released CommitPack files only (A.1)
-DATA_DIR = "data"
 REPOSITORY, HOLDERS = "_repository", "_holders"
 
 STEPS = ("repositories", "shared_commits", "candidates", "first_copy", "commitpack_rules", "language_selection",
@@ -44,11 +45,6 @@ BEFORE_BLOBS = STEPS[STEPS.index("first_copy"):STEPS.index("blobs")]
 AFTER_BLOBS = STEPS[STEPS.index("blobs") + 1:]
 
 Outcome = Tuple[Optional[Dict[str, Any]], str]
-
-
-def language_dir(config: str) -> str:
-    """The folder of one language config's files, relative to the dataset root (A.4): ``data/<config>``."""
-    return f"{DATA_DIR}/{config}"
 
 
 def candidate_record(commit: str, path: str, message: str, repository: int, holders: Sequence[Dict[str, Any]]):

@@ -19,11 +19,11 @@ import os
 from typing import Any, Dict, List, Mapping, Optional
 
 from commitpack_dataset.languages import config_name
-from hub_cards.dataset_push import DEFAULT_MAX_SHARD_SIZE, config_data_dir, parquet_configs, push_dataset
+from hub_cards.dataset_push import DEFAULT_MAX_SHARD_SIZE, parquet_configs, push_dataset
 
 LANGUAGE_COLUMN = "lang"
 
-__all__ = ["config_data_dir", "language_subsets", "parquet_configs", "push_builder", "push_languages",
+__all__ = ["language_subsets", "parquet_configs", "push_builder", "push_languages",
            "push_parquet_languages"]
 
 

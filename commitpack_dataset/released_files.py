@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from commitpack_dataset.construction import language_dir
+from hub_cards.dataset_push import config_data_dir
 
 ALL_LANGUAGES_PATTERN = "*"
 
 
 def released_pattern(config: Optional[str]) -> str:
     """Glob, relative to the repository root, of the JSONL files of one config (``None``: every language)."""
-    return f"{language_dir(config or ALL_LANGUAGES_PATTERN)}/*.jsonl"
+    return f"{config_data_dir(config or ALL_LANGUAGES_PATTERN)}/*.jsonl"
 
 
 def released_files(data_dir: str, config: Optional[str]) -> List[str]:

@@ -1,7 +1,7 @@
 """Atomic per-language output files and CommitPack input files (JSONL / Parquet) for the CLI.
 
 Every output file is written to a temporary file next to it and renamed into place
-(``octopack_common.atomic_path``); the layout is ``construction.language_dir``'s.
+(``octopack_common.atomic_path``); the layout is the Hub repository's (``hub_cards.dataset_push.config_data_dir``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 from octopack_common import atomic_path, write_json_atomic
 
 from commitpack_dataset.cli.errors import CliError
-from commitpack_dataset.construction import FIELDS, language_dir
+from commitpack_dataset.construction import FIELDS
+from hub_cards.dataset_push import config_data_dir
 
 DROP_COUNTS_FILE = "drop_counts.json"
 FORMATS = ("jsonl", "parquet")
@@ -36,7 +37,7 @@ class LanguageFiles:
         self._files = contextlib.ExitStack()  # the atomic paths, renamed into place when it closes
 
     def _start(self, name: str) -> tuple:
-        target = self.output / language_dir(name) / f"data.{self.file_format}"
+        target = self.output / config_data_dir(name) / f"data.{self.file_format}"
         temporary = self._files.enter_context(atomic_path(target))
         if self.file_format == "jsonl":
             sink = open(temporary, "w", encoding="utf-8")

@@ -40,12 +40,12 @@ from commitpack_dataset.construction import (
     REPOSITORY,
     RecordSteps,
     candidate_record,
-    language_dir,
     miner_options,
     output_row,
 )
 from commitpack_dataset.mining import CommitMiner, LoggedCommit, RawEntry, parse_log_stream, split_nul_stream
 from commitpack_dataset.scale.dedup import RepositoryTable, shared_commits
+from hub_cards.dataset_push import config_data_dir
 
 GIT = "_git"
 MAX_FILE_BYTES = 500 * 2**20  # the paper's shard size (A.2-16)
@@ -249,7 +249,7 @@ class LanguageParquetWriter(ParquetWriter):
     def __init__(self, output_dir: str, max_file_size: int = MAX_FILE_BYTES):
         import pyarrow as pa
 
-        super().__init__(output_dir, output_filename=language_dir("${config}") + "/${rank}.parquet", adapter=commitpack_row,
+        super().__init__(output_dir, output_filename=config_data_dir("${config}") + "/${rank}.parquet", adapter=commitpack_row,
                          schema=pa.schema([(name, pa.string()) for name in FIELDS]), max_file_size=max_file_size)
 
     def _get_output_filename(self, document: Document, rank=0, **kwargs) -> str:
