@@ -17,7 +17,8 @@ Isolation layers (``Sandbox.mode`` and ``Sandbox.uid_slots`` say which are in ef
   daemons in the fallback mode. As root, bwrap runs privileged (so it can bind toolchains from
   under the 0700 ``/root``; an unprivileged bwrap under the slot uid cannot) and drops to the
   slot uid inside the sandbox with ``setpriv``. Slots are exclusive across threads *and*
-  processes (``flock`` on ``/tmp/octopack-sandbox/slot-<uid>.lock``).
+  processes (``flock`` on ``/tmp/octopack-sandbox/slot-<uid>.lock``), and across different
+  ``/tmp``'s (a chroot, a private ``/tmp``) through a bound abstract unix socket per uid.
 * **rlimits** in every mode: CPU seconds, address space or data segment, file size, open files,
   process count (without root: the caller's current task count plus the limit, approximate);
   no core dumps. The work dir's total size is polled (``Limits.disk``). The run starts by

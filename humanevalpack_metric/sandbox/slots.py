@@ -1,7 +1,8 @@
 """Slot uids: the unprivileged uids ``uid_base + i`` that runs execute as when we are root.
 
 A slot is held exclusively across threads *and* processes through an ``flock`` on a per-uid
-lock file. A slot uid must not belong to a real account, because leftovers are found and
+lock file, and across file systems by binding an abstract unix socket named after the uid (see
+:func:`_claim`). A slot uid must not belong to a real account, because leftovers are found and
 killed by uid: :func:`kill_uid` SIGKILLs every process of a uid in one atomic pass.
 """
 
@@ -11,6 +12,7 @@ import fcntl
 import logging
 import os
 import pwd
+import socket
 import subprocess
 import threading
 import time
@@ -45,14 +47,35 @@ def drop_privileges(setpriv: str, uid: int) -> tuple[str, ...]:
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
 
 
-class Lease:
-    """Exclusive use of one slot uid, held through an ``flock`` on a per-uid lock file."""
+def _claim(uid: int) -> socket.socket | None:
+    """Claim ``uid`` beyond our lock directory: bind the abstract unix socket
+    ``octopack-sandbox-slot-<uid>``; None if another process holds it.
 
-    def __init__(self, index: int, uid: int, fd: int):
-        self.index, self.uid, self._fd = index, uid, fd
+    The lock files are only as shared as ``/tmp``: a chroot (a fresh-machine check) or a
+    service's private ``/tmp`` has its own, yet shares the uids -- and the uid sweep kills every
+    process of a uid, so two such evaluators on one slot SIGKILL each other's runs (exit -9, no
+    limit). An abstract socket's name is shared by every process of the network namespace,
+    whatever its root or ``/tmp``, and is freed when its holder exits. (A fallback-mode program
+    could hold a free slot's name until its own run is killed; bwrap runs have no access.)"""
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # close-on-exec by default
+    try:
+        claim.bind(f"\0octopack-sandbox-slot-{uid}")
+    except OSError:  # EADDRINUSE: another evaluator (or a squatter) holds it
+        claim.close()
+        return None
+    return claim
+
+
+class Lease:
+    """Exclusive use of one slot uid, held through an ``flock`` on a per-uid lock file and a
+    bound abstract socket (``claim``)."""
+
+    def __init__(self, index: int, uid: int, fd: int, claim: socket.socket):
+        self.index, self.uid, self._fd, self._claim = index, uid, fd, claim
 
     def release(self) -> None:
         if self._fd >= 0:
+            self._claim.close()
             os.close(self._fd)  # closing drops the flock
             self._fd = -1
 
@@ -74,19 +97,27 @@ class SlotPool:
         if slot is not None:
             if not 0 <= slot < self.count:
                 raise SandboxError(f"slot {slot} out of range 0..{self.count - 1}")
-            fd = self._open(self.uid_base + slot)
+            uid = self.uid_base + slot
+            fd = self._open(uid)
             fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another thread/process uses the slot
-            lease = Lease(slot, self.uid_base + slot, fd)
+            while (claim := _claim(uid)) is None:  # ... or one with another /tmp
+                time.sleep(0.02)
+            lease = Lease(slot, uid, fd, claim)
             return self._fresh(lease) if sweep else lease
         while True:  # from the top: explicit slots (worker indices) are usually the low ones
             for index in reversed(range(self.count)):
-                fd = self._open(self.uid_base + index)
+                uid = self.uid_base + index
+                fd = self._open(uid)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     os.close(fd)
                     continue
-                return self._fresh(Lease(index, self.uid_base + index, fd))
+                claim = _claim(uid)
+                if claim is None:
+                    os.close(fd)
+                    continue
+                return self._fresh(Lease(index, uid, fd, claim))
             time.sleep(0.02)
 
     def _fresh(self, lease: Lease) -> Lease:

@@ -1,11 +1,15 @@
-"""A process group is only ever killed while its leader is unreaped.
+"""Ending a run kills the run and nothing else (a run SIGKILLed "from outside" gets exit -9
+with no limit hit, and nobody to blame).
 
-A group's id is its leader's pid. Once the leader is reaped that number is free, and the
-executor starts sessions (each its own group, pgid = the leader's pid) by the thousand, so a
-later ``killpg`` of the number could SIGKILL another run's program. The kernel keeps a pid
-reserved while its process is a zombie, so the sandbox and the Python runner notice the exit
-without reaping, kill the group, and reap last. These tests wrap ``os.killpg`` and check, at
-every call, that the target is still our unreaped child.
+* A process group is only ever killed while its leader is unreaped. A group's id is its
+  leader's pid. Once the leader is reaped that number is free, and the executor starts sessions
+  (each its own group, pgid = the leader's pid) by the thousand, so a later ``killpg`` of the
+  number could SIGKILL another run's program. The kernel keeps a pid reserved while its process
+  is a zombie, so the sandbox and the Python runner notice the exit without reaping, kill the
+  group, and reap last. These tests wrap ``os.killpg`` and check, at every call, that the
+  target is still our unreaped child.
+* A slot uid is used by one run at a time even across slot lock directories (two ``/tmp``'s),
+  since the uid sweep kills every process of the uid.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pytest
 from tests.support.processes import live_processes
 
 from humanevalpack_metric.languages import python as python_language
-from humanevalpack_metric.sandbox import Sandbox, SandboxUnavailable
+from humanevalpack_metric.sandbox import Sandbox, SandboxUnavailable, uid_processes
 
 RUNNER = Path(python_language.__file__).with_name("_python_runner.py")
 
@@ -55,14 +59,15 @@ def group_kills(monkeypatch):
     return calls
 
 
-def _sandbox(mode: str) -> Sandbox:
+def _sandbox(mode: str, **options) -> Sandbox:
     if mode == "bwrap":
         try:
-            return Sandbox(mode="bwrap")
+            return Sandbox(mode="bwrap", **options)
         except SandboxUnavailable:
             pytest.skip("bubblewrap cannot create namespaces here")
     with pytest.warns(RuntimeWarning, match="SANDBOX FALLBACK"):
-        return Sandbox(mode="rlimit", cgroups=False if mode == "rlimit-nocgroups" else None)
+        return Sandbox(mode="rlimit", cgroups=False if mode == "rlimit-nocgroups" else None,
+                       **options)
 
 
 @pytest.mark.parametrize("leaves_a_child", [False, True], ids=["alone", "leaves-a-child"])
@@ -143,3 +148,30 @@ def test_a_hung_zygote_is_killed_by_pidfd_and_its_run_ends(group_kills):
         zygote.close()
         language.close()
     assert [(pgid, wrong) for pgid, wrong in group_kills if wrong] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="slot uids need root")
+def test_a_slot_uid_is_not_shared_by_sandboxes_with_different_lock_directories(tmp_path):
+    """Two evaluators whose slot locks live in different directories (a chroot's or a private
+    ``/tmp``) share the slot uids. The second run waits for the first one's slot instead of
+    sweeping its uid -- which would SIGKILL the first run's program."""
+    uid = 61500  # a slot of these two sandboxes only
+    first, second = (_sandbox("rlimit", uid_base=uid, slots=1, lock_dir=str(tmp_path / name))
+                     for name in ("first", "second"))
+    results = {}
+
+    def run_first():
+        with first.workdir() as workdir:
+            results["first"] = first.run(["/bin/sh", "-c", "sleep 1; echo done"], workdir, 20)
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uid_processes(uid) and thread.is_alive():
+        assert time.monotonic() < deadline, "the first run did not start"
+        time.sleep(0.01)
+    with second.workdir() as workdir:
+        results["second"] = second.run(["/bin/sh", "-c", "echo second"], workdir, 20)
+    thread.join()
+    assert [(r.returncode, r.stdout, r.limit) for r in (results["first"], results["second"])] \
+        == [(0, "done\n", None), (0, "second\n", None)]
