@@ -40,7 +40,7 @@ import octopack_common
 
 from ..outcome import Outcome, Status
 from ..sandbox import Limits, Sandbox
-from ..sandbox.procfs import kill_confirmed
+from ..sandbox.procfs import kill_confirmed, parent_pid
 from .base import Language, ToolchainMissing, sandbox_hidden
 
 log = logging.getLogger(__name__)
@@ -350,13 +350,11 @@ class _Zygote:
             found = []
             for pid in pids:
                 try:
-                    with open(f"/proc/{pid}/stat", "rb") as stat:
-                        parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
                     with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
                         args = cmdline.read().split(b"\0")
-                except (OSError, IndexError, ValueError):
+                except OSError:
                     continue
-                if parent == me and needle in args:
+                if needle in args and parent_pid(pid) == me:
                     found.append(pid)
             return found
 

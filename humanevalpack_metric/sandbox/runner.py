@@ -220,7 +220,7 @@ class Sandbox:
                 watch.loop()
             finally:
                 kill.everything(final=True)
-                status, own_cpu = watch.reap()
+                status, own_cpu = watch.reap()  # only now: the group's id was reserved till here
             cpu = self._cgroups.cpu_seconds(group) if self._cgroups else None
             if cpu is None:  # the rusage of what we reaped: in bwrap mode, only bwrap itself
                 cpu = own_cpu if self.mode != "bwrap" else 0.0
