@@ -1,8 +1,10 @@
 """What a CommitPack / CommitPackFT build tells its dataset card: the facts ``hub_cards`` renders.
 
-:func:`builder_facts` reads a prepared builder (its config, ``drop_statistics()``, the rows) and
-:func:`commitpack_facts` takes the same numbers as plain values (the scale-out pipeline's
-``rows_per_config`` and ``drop_counts``). Both return a ``hub_cards.DatasetCardFacts`` dict:
+:func:`builder_facts` reads a prepared builder (its config, ``drop_statistics()``, the rows),
+:func:`config_facts` a ``CommitPackConfig`` and the rows counted in a :class:`RowTally` (the
+scale-out pipeline), :func:`filtered_facts` the rows the CommitPackFT rules kept from a mined
+output (``commitpack filter``), and :func:`commitpack_facts` takes the numbers as plain values.
+All return a ``hub_cards.DatasetCardFacts`` dict:
 
 * ``sources``: every repository with the commit its history was read at (``git rev-parse`` of the
   configured revision for local repositories; the URL for remote ones), its license and its rows;
@@ -20,7 +22,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from commitpack_dataset.languages import config_name
 from commitpack_dataset.repositories import license_revision, repository_name
@@ -106,14 +108,49 @@ def hub_license(values: Iterable[str]):
     return ids[0] if len(ids) == 1 else ids
 
 
+class RowTally:
+    """What a card reads from the rows it describes, one row at a time (``add``, or ``keep`` on a
+    stream): rows and display language per config, the rows' licenses, and per repository (the first
+    of ``repos``: the holder the commit was taken from) its rows and license."""
+
+    def __init__(self) -> None:
+        self.rows_per_config: Counter = Counter()
+        self.languages: Dict[str, str] = {}
+        self.licenses: Counter = Counter()
+        self.rows_per_repository: Counter = Counter()
+        self.repository_licenses: Dict[str, str] = {}
+
+    def add(self, lang: str, license_value: str, repos: str) -> None:
+        name = config_name(lang)
+        self.languages.setdefault(name, lang)
+        self.rows_per_config[name] += 1
+        self.licenses[license_value] += 1
+        if repos:
+            first = repos.split(",")[0]
+            self.rows_per_repository[first] += 1
+            self.repository_licenses.setdefault(first, license_value)
+
+    def add_columns(self, langs: Iterable[str], licenses: Iterable[str], repos: Iterable[str]) -> "RowTally":
+        for row in zip(langs, licenses, repos):
+            self.add(*row)
+        return self
+
+    def keep(self, records: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        """Count each record of a stream and pass it on."""
+        for record in records:
+            self.add(record["lang"], record["license"], record["repos"])
+            yield record
+
+
 def commitpack_facts(
     kind: str,
     repo_id: str,
     *,
     rows_per_config: Mapping[str, int],
     drop_counts: Mapping[str, int],
-    repositories: Sequence[str],
+    repositories: Sequence[str] = (),
     revisions: Sequence[str] = ("HEAD",),
+    sources: Optional[Sequence[Mapping[str, Any]]] = None,
     languages: Optional[Mapping[str, str]] = None,
     row_licenses: Iterable[str] = (),
     rows_per_repository: Optional[Mapping[str, int]] = None,
@@ -124,22 +161,29 @@ def commitpack_facts(
     revision: Optional[str] = None,
     builder: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """The ``DatasetCardFacts`` of a CommitPack (``kind="commitpack"``) or CommitPackFT build."""
+    """The ``DatasetCardFacts`` of a CommitPack (``kind="commitpack"``) or CommitPackFT build.
+
+    ``repositories`` (locations, read at ``revisions``) become the card's sources; ``sources``
+    gives them already resolved instead (e.g. from the card facts of the mining step), their rows
+    recounted from ``rows_per_repository``. ``repository_licenses`` is keyed by location."""
     if kind not in ("commitpack", "commitpackft"):
         raise ValueError(f"kind must be commitpack or commitpackft, got {kind!r}")
     languages = dict(languages or {})
     rows_per_repository = dict(rows_per_repository or {})
-    sources = []
-    for location in repositories:
-        name = repository_name(location)
-        source: Dict[str, Any] = {"repository": name, "ref": revisions[-1] if revisions else "HEAD",
-                                  "revision": resolved_revision(location, revisions),
-                                  "rows": rows_per_repository.get(name, 0)}
-        if "://" in location:
-            source["url"] = location
-        if repository_licenses and repository_licenses.get(location):
-            source["license"] = repository_licenses[location]
-        sources.append(source)
+    if sources is not None:
+        sources = [{**source, "rows": rows_per_repository.get(source["repository"], 0)} for source in sources]
+    else:
+        sources = []
+        for location in repositories:
+            name = repository_name(location)
+            source: Dict[str, Any] = {"repository": name, "ref": revisions[-1] if revisions else "HEAD",
+                                      "revision": resolved_revision(location, revisions),
+                                      "rows": rows_per_repository.get(name, 0)}
+            if "://" in location:
+                source["url"] = location
+            if repository_licenses and repository_licenses.get(location):
+                source["license"] = repository_licenses[location]
+            sources.append(source)
     kept = sum(rows_per_config.values())
     licenses = list(row_licenses) or [s.get("license") or "unknown" for s in sources]
     version = _version()
@@ -159,33 +203,53 @@ def commitpack_facts(
     }
 
 
+def config_facts(kind: str, config, tally: RowTally, drop_counts: Mapping[str, int], *, repo_id: str = "",
+                 builder: Optional[str] = None, **extra: Any) -> Dict[str, Any]:
+    """:func:`commitpack_facts` of a build from a ``CommitPackConfig`` (its repositories, revisions and
+    options) whose rows were counted in ``tally``."""
+    return commitpack_facts(
+        kind, repo_id, rows_per_config=tally.rows_per_config, drop_counts=drop_counts,
+        repositories=list(config.repositories), revisions=tuple(config.revisions), languages=tally.languages,
+        row_licenses=list(tally.licenses), rows_per_repository=tally.rows_per_repository,
+        repository_licenses={location: tally.repository_licenses.get(repository_name(location))
+                             for location in config.repositories},
+        options={name: _plain(getattr(config, name)) for name in CONFIG_OPTIONS if hasattr(config, name)},
+        faithful=getattr(config, "faithful", True), builder=builder, **extra)
+
+
 def builder_facts(builder, dataset, repo_id: str, *, revision: Optional[str] = None,
                   decontamination: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """:func:`commitpack_facts` of a prepared CommitPack/CommitPackFT builder and its ``dataset``."""
-    config = builder.config
-    languages: Dict[str, str] = {}
-    rows: Counter = Counter()
-    for language in dataset["lang"]:
-        name = config_name(language)
-        languages.setdefault(name, language)
-        rows[name] += 1
-    per_repository: Counter = Counter(repos.split(",")[0] for repos in dataset["repos"] if repos)
-    licenses_by_repository: Dict[str, str] = {}
-    for repos, license_value in zip(dataset["repos"], dataset["license"]):
-        licenses_by_repository.setdefault(repos.split(",")[0], license_value)
-    repository_licenses = {location: licenses_by_repository.get(repository_name(location))
-                           for location in config.repositories}
-    options = {name: _plain(getattr(config, name)) for name in CONFIG_OPTIONS if hasattr(config, name)}
+    tally = RowTally().add_columns(dataset["lang"], dataset["license"], dataset["repos"])
     kind = "commitpackft" if builder.dataset_name == "commitpackft" or type(builder).__name__ == "CommitPackFT" \
         else "commitpack"
-    return commitpack_facts(
-        kind, repo_id, rows_per_config=dict(rows), drop_counts=builder.drop_statistics(),
-        repositories=list(config.repositories), revisions=tuple(config.revisions), languages=languages,
-        row_licenses=list(dataset["license"]), rows_per_repository=per_repository,
-        repository_licenses=repository_licenses, options=options, faithful=getattr(config, "faithful", True),
-        decontamination=decontamination, revision=revision,
-        builder=f"{type(builder).__module__}.{type(builder).__name__}",
-    )
+    return config_facts(kind, builder.config, tally, builder.drop_statistics(), repo_id=repo_id,
+                        builder=f"{type(builder).__module__}.{type(builder).__name__}", revision=revision,
+                        decontamination=decontamination)
+
+
+def filtered_facts(tally: RowTally, drop_counts: Mapping[str, int], *, mined: Optional[Mapping[str, Any]] = None,
+                   mined_drop_counts: Optional[Mapping[str, int]] = None, options: Optional[Mapping[str, Any]] = None,
+                   faithful: bool = True) -> Dict[str, Any]:
+    """The CommitPackFT facts of rows the CommitPackFT rules kept (``commitpack filter``, the pipeline's
+    filter stage). With the card facts and drop counts of the mining that made the input, the card
+    names its repositories at their revisions and every rule from mining on; without them, the
+    repositories the rows name and the CommitPackFT rules only (what ran before is unknown)."""
+    if mined is not None:
+        drops = {**(mined_drop_counts or {}), **drop_counts}
+        sources = mined["sources"]
+        options = {**mined.get("build", {}).get("options", {}), **(options or {})}
+    else:
+        drops = dict(drop_counts)
+        sources = [{"repository": name, "license": tally.repository_licenses[name]}
+                   for name in tally.rows_per_repository]
+    facts = commitpack_facts(
+        "commitpackft", "", rows_per_config=tally.rows_per_config, drop_counts=drops, sources=sources,
+        languages=tally.languages, row_licenses=list(tally.licenses), rows_per_repository=tally.rows_per_repository,
+        options=options, faithful=faithful)
+    if mined is None:
+        facts["rules"] = [rule for rule in facts["rules"] if rule["stage"] in ("CommitPackFT (B)", "other")]
+    return facts
 
 
 def _class(kind: str) -> str:

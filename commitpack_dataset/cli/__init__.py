@@ -2,17 +2,20 @@
 
 - ``commitpack mine REPO... -o OUT``: mine repositories with the CommitPack (or, with ``--ft``,
   CommitPackFT) builder; write ``OUT/data/<config>/data.<jsonl|parquet>`` per language (the Hub
-  layout) and ``OUT/drop_counts.json``.
+  layout), ``OUT/drop_counts.json`` and ``OUT/card_facts.json`` (the dataset card's facts).
 - ``commitpack filter INPUT... -o OUT``: run the CommitPackFT rules over CommitPack JSONL/Parquet
-  files (or directories of them); same output layout, with the per-reason drop counts.
+  files (or directories of them); same output layout, with the per-reason drop counts and the card
+  facts (the mining's carried over when the inputs are a ``mine`` output).
 - ``commitpack stats DROP_COUNTS.json... [--png chart.png]``: print the drop table and draw a bar chart.
-- ``commitpack push INPUT... REPO_ID``: push the rows to the Hub, one config per language.
+- ``commitpack push INPUT... REPO_ID``: push the rows to the Hub, one config per language, with
+  the dataset card of the inputs' ``card_facts.json`` (``card_facts``).
 - ``commitpack scale REPO... -o OUT [--tasks N --workers N --executor local|slurm|ray] [--ft]
   [--png chart.png] [--push-to-hub REPO_ID]``: the same mining and rules as a datatrove pipeline
   (``commitpack_dataset.scale``), ``OUT/data/<config>/*.parquet``, resumable.
 
 Modules: ``options`` (the mining and tokenizer options), ``files`` (per-language output, input
-reading), ``commands`` (mine, filter, push), ``stats``, ``scale``, ``errors``.
+reading), ``card_facts`` (the card facts of an output, the card of a push), ``commands`` (mine,
+filter, push), ``stats``, ``scale``, ``errors``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from commitpack_dataset.cli.card_facts import add_card_arguments
 from commitpack_dataset.cli.commands import command_filter, command_mine, command_push
 from commitpack_dataset.cli.errors import CliError
 from commitpack_dataset.cli.files import FORMATS, LanguageFiles, read_records, write_by_language
@@ -74,12 +78,14 @@ def make_parser(subparsers=None, name: str = "commitpack") -> argparse.ArgumentP
     stats.add_argument("--png", help="write a bar chart PNG here")
     stats.set_defaults(handler=command_stats)
 
-    push = commands.add_parser("push", help="push CommitPack files to the Hub, one config per language")
+    push = commands.add_parser("push", help="push CommitPack files to the Hub, one config per language, "
+                               "with their dataset card")
     push.add_argument("inputs", nargs="+", help="CommitPack .jsonl/.parquet files or directories")
     push.add_argument("repo_id", help="namespace/name of the dataset repository")
     push.add_argument("--private", action="store_true")
     push.add_argument("--max-shard-size", default=None)
     push.add_argument("--cache-dir", help="datasets cache for the Arrow copy of the inputs (default: HF cache)")
+    add_card_arguments(push)
     push.set_defaults(handler=command_push)
 
     add_scale_parser(commands, add_mining_arguments)

@@ -9,14 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
 
+from commitpack_dataset.cli.card_facts import card_of, output_directory, write_builder_output, write_filtered_output
 from commitpack_dataset.cli.errors import CliError, cli_error_in_chain
-from commitpack_dataset.cli.files import (
-    input_files,
-    prepare_output,
-    read_records,
-    write_by_language,
-    write_drop_summary,
-)
+from commitpack_dataset.cli.files import input_files, prepare_output, read_records
 
 
 def resolve_languages(requested: Optional[Sequence[str]]) -> Optional[tuple]:
@@ -74,28 +69,30 @@ def command_mine(args: argparse.Namespace) -> int:
             builder.download_and_prepare(num_proc=args.num_proc if len(args.repositories) > 1 else None)
         except UnreadableRepository as error:
             raise CliError(str(error)) from None
-        counts = builder.drop_statistics()
-        rows = write_by_language(Path(args.output), builder.as_dataset("train"), args.format)
-        report, token_counter = builder.statistics_report(), builder.token_counter()
-    write_drop_summary(Path(args.output), rows, counts, token_counter)
+        rows = write_builder_output(Path(args.output), builder, args.format)
+        report = builder.statistics_report()
     print(f"kept {sum(rows.values())} commits in {len(rows)} languages -> {args.output}")
     print(report)
     return 0
 
 
 def command_filter(args: argparse.Namespace) -> int:
-    """Run the CommitPackFT rules over CommitPack files; write per-language files plus drop counts."""
+    """Run the CommitPackFT rules over CommitPack files; write per-language files plus drop counts and
+    card facts (carrying over the mining's when the inputs are a ``mine`` output)."""
     from commitpack_dataset.filters import commitpackft_pipeline, token_counter_info
     from commitpack_dataset.filters.tokens import describe_counter
 
     files = input_files(args.inputs)
     prepare_output(args.output, args.overwrite, files)
-    pipeline = commitpackft_pipeline(faithful=not args.not_faithful, tokenizer=args.tokenizer,
+    faithful = not args.not_faithful
+    pipeline = commitpackft_pipeline(faithful=faithful, tokenizer=args.tokenizer,
                                      min_tokens=args.min_tokens, max_tokens=args.max_tokens)
-    rows = write_by_language(Path(args.output), pipeline(record for path in files for record in read_records(path)),
-                             args.format)
+    options = {"tokenizer": args.tokenizer, "min_tokens": args.min_tokens, "max_tokens": args.max_tokens,
+               "faithful": faithful}
+    write_filtered_output(Path(args.output), (record for path in files for record in read_records(path)),
+                          pipeline, args.format, mined=output_directory(args.inputs), options=options,
+                          faithful=faithful)
     token_counter = token_counter_info(pipeline)
-    write_drop_summary(Path(args.output), rows, pipeline.dropped, token_counter)
     print(pipeline.table())
     if token_counter:
         print(describe_counter(token_counter))
@@ -112,11 +109,13 @@ def projected_records(files: List[str]) -> Iterator[dict]:
 
 
 def command_push(args: argparse.Namespace) -> int:
-    """Push CommitPack files to ``repo_id``, one config per language."""
+    """Push CommitPack files to ``repo_id``, one config per language, with the dataset card of the
+    card facts of the output directory they come from (or ``--facts``)."""
     import datasets
 
     from commitpack_dataset.builders import COMMITPACK_FEATURES
-    from commitpack_dataset.publish import push_languages
+    from commitpack_dataset.cli.teacher import push_with_card
+    from commitpack_dataset.publish import language_subsets
 
     files = [str(path) for path in input_files(args.inputs)]
     try:
@@ -129,6 +128,7 @@ def command_push(args: argparse.Namespace) -> int:
         if "corresponds to no data" in str(error):  # an empty split
             raise CliError("no records to push") from None
         raise
-    pushed = push_languages(dataset, args.repo_id, private=args.private or None, max_shard_size=args.max_shard_size)
-    print(f"pushed {len(dataset)} rows to {args.repo_id}: configs {', '.join(pushed)}")
-    return 0
+    configs = language_subsets(dataset)
+    card = card_of(args.facts, args.inputs, args.repo_id, configs, args.revision)
+    return push_with_card(args, configs, card, revision=args.revision, max_shard_size=args.max_shard_size,
+                          commit_message=f"Upload {len(configs)} language configs")

@@ -15,9 +15,11 @@ from octopack_common import atomic_path, write_json_atomic
 
 from commitpack_dataset.cli.errors import CliError
 from commitpack_dataset.construction import FIELDS
+from hub_cards.cli.push import FACTS_FILE as CARD_FACTS_FILE
 from hub_cards.dataset_push import config_data_dir
 
 DROP_COUNTS_FILE = "drop_counts.json"
+SUMMARY_FILES = (DROP_COUNTS_FILE, CARD_FACTS_FILE)  # beside data/ in an output directory, not records
 FORMATS = ("jsonl", "parquet")
 INPUT_SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -127,7 +129,8 @@ def input_files(paths: Sequence[str]) -> List[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in INPUT_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in INPUT_SUFFIXES
+                           and p.name not in SUMMARY_FILES)
             if not found:
                 raise CliError(f"no .jsonl/.json/.parquet files under {path}")
             files.extend(found)

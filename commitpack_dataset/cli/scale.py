@@ -44,10 +44,11 @@ def scale_config(args: argparse.Namespace):
 
 def command_scale(args: argparse.Namespace) -> int:
     """Run (or resume) the pipeline; print the drop table, draw the chart, push when asked."""
+    from commitpack_dataset.cli.card_facts import card_of, write_scale_facts
     from commitpack_dataset.cli.files import write_drop_summary
     from commitpack_dataset.cli.stats import report_drops
-    from commitpack_dataset.publish import push_parquet_languages
     from commitpack_dataset.filters.tokens import describe_counter
+    from commitpack_dataset.publish import parquet_configs, push_parquet_languages
     from commitpack_dataset.repositories import UnreadableRepository
     from commitpack_dataset.scale import ScaleError, run_pipeline
 
@@ -66,8 +67,14 @@ def command_scale(args: argparse.Namespace) -> int:
     report_drops(result.drop_counts, args.png)
     if result.token_counter:
         print(describe_counter(result.token_counter))
+    if result.kept:
+        write_scale_facts(config, result.drop_counts)
     if args.push_to_hub:
-        pushed = push_parquet_languages(args.output, args.push_to_hub, private=args.private or None)
+        if not result.kept:
+            raise CliError("no rows to push (see the drop table above)")
+        configs = parquet_configs(args.output)
+        card = card_of(None, [args.output], args.push_to_hub, configs)
+        pushed = push_parquet_languages(args.output, args.push_to_hub, private=args.private or None, card=card)
         print(f"pushed {result.kept} rows to {args.push_to_hub}: configs {', '.join(pushed)}")
     return 0
 
@@ -90,6 +97,7 @@ def add_scale_parser(commands, add_mining_arguments) -> None:
     scale.add_argument("--executor-option", action="append", default=[], metavar="KEY=VALUE",
                        help="executor keyword argument, e.g. partition=cpu time=04:00:00 for slurm (repeatable)")
     scale.add_argument("--png", help="write the drop-reason bar chart here")
-    scale.add_argument("--push-to-hub", metavar="REPO_ID", help="push the Parquet folders, one config per language")
+    scale.add_argument("--push-to-hub", metavar="REPO_ID",
+                       help="push the Parquet folders, one config per language, with the dataset card")
     scale.add_argument("--private", action="store_true")
     scale.set_defaults(handler=command_scale)

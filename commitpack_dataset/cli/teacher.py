@@ -103,11 +103,14 @@ def read_build_facts(output: Path, command: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def push_with_card(args: argparse.Namespace, configs: dict, card) -> int:
-    """Push ``configs`` with ``card`` to ``args.repo_id`` (``--private``, ``--dry-run``) and say so."""
+def push_with_card(args: argparse.Namespace, configs: dict, card, **options: Any) -> int:
+    """Push ``configs`` with ``card`` to ``args.repo_id`` (``--private``, ``--dry-run``; ``options``:
+    more ``hub_cards.dataset_push.push_dataset`` arguments) and say so."""
     from hub_cards.dataset_push import push_dataset
 
-    result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run)
+    options = {name: value for name, value in options.items() if value is not None}
+    result = push_dataset(args.repo_id, configs, card=card, private=args.private or None, dry_run=args.dry_run,
+                          **options)
     print(result if args.dry_run else f"pushed {sum(map(len, configs.values()))} rows to {args.repo_id}: "
           f"configs {', '.join(configs)}")
     return 0

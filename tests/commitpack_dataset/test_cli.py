@@ -83,16 +83,53 @@ def test_filter_drop_counts_per_reason(tmp_path):
     assert read_jsonl(tmp_path / "out" / "data" / "python" / "data.jsonl")[0]["commit"] == "0"
 
 
-def test_push(local_hub, repository, tmp_path):
+def card_drop_counts(text):
+    """``{rule: dropped}`` of a dataset card's rules table (``| 3 | `rule` | stage | what | 12 |``)."""
+    counts = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].isdigit() and cells[1].startswith("`"):
+            counts[cells[1].strip("`")] = int(cells[4].replace(",", ""))
+    return counts
+
+
+def pushed_card(repo_id, *drop_counts_files):
+    """The pushed README parsed by huggingface_hub, with every drop count of ``drop_counts_files`` in its rules."""
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(repo_id, repo_type="dataset")
+    counts = {reason: count for path in drop_counts_files
+              for reason, count in json.loads(path.read_text())["drop_counts"].items()}
+    in_card = card_drop_counts(card.text)
+    assert counts and {reason: in_card.get(reason) for reason in counts} == counts
+    return card, in_card
+
+
+def test_push(local_hub, repository, tmp_path, capsys):
     from datasets import get_dataset_config_names, load_dataset
 
     mined = tmp_path / "mined"
     assert main(["mine", str(repository.path), "-o", str(mined)]) == 0
     repo_id = local_hub.repo_id("cli-commitpack")
+    capsys.readouterr()
+    assert main(["push", str(mined / "data"), repo_id, "--dry-run"]) == 0
+    assert "# CommitPack" in capsys.readouterr().out and not local_hub.api.repo_exists(repo_id, repo_type="dataset")
     assert main(["push", str(mined / "data"), repo_id]) == 0
     assert sorted(get_dataset_config_names(repo_id)) == ["go", "javascript", "python"]
     loaded = load_dataset(repo_id, "javascript", split="train")
     assert loaded.to_list() == read_jsonl(mined / "data" / "javascript" / "data.jsonl")
+    card, in_card = pushed_card(repo_id, mined / "drop_counts.json")
+    assert card.data.pretty_name == "CommitPack" and card.data.license == "mit"
+    assert in_card["multiple_modified_files"] == 1 and in_card["message_blocklist"] == 1
+    assert f"| octo/multilang | {repository.head()[:12]} | HEAD | mit | 4 |" in card.text
+
+    # CommitPackFT from the mined files: the card counts every rule from mining on
+    filtered, ft_repo = tmp_path / "ft", local_hub.repo_id("cli-commitpackft")
+    assert main(["filter", str(mined / "data"), "-o", str(filtered), "--tokenizer", "estimate"]) == 0
+    assert main(["push", str(filtered), ft_repo]) == 0
+    card, in_card = pushed_card(ft_repo, mined / "drop_counts.json", filtered / "drop_counts.json")
+    assert card.data.pretty_name == "CommitPackFT" and in_card["multiple_modified_files"] == 1
+    assert in_card["subject_not_uppercase"] == 0 and f"{repository.head()[:12]}" in card.text
 
 
 def error_of(capsys, argv):
@@ -161,6 +198,13 @@ def test_push_errors(local_hub, tmp_path, capsys):
     bad.write_text("{oops\n")
     assert "cannot read" in error_of(capsys, ["push", str(bad), repo_id, "--cache-dir", str(tmp_path / "c")])
     assert "input not found" in error_of(capsys, ["push", str(tmp_path / "nothing"), repo_id])
+    loose = tmp_path / "loose" / "rows.jsonl"  # CommitPack rows from nowhere: no card facts beside them
+    loose.parent.mkdir()
+    loose.write_text(json.dumps({name: "x" for name in ("commit", "old_file", "new_file", "old_contents",
+                     "new_contents", "subject", "message", "license", "repos")} | {"lang": "Python"}) + "\n")
+    message = error_of(capsys, ["push", str(loose), repo_id, "--cache-dir", str(tmp_path / "c")])
+    assert "no card_facts.json" in message and "commitpack mine" in message and "--facts" in message
+    assert not local_hub.api.repo_exists(repo_id, repo_type="dataset")
 
 
 def test_existing_output_needs_overwrite(repository, tmp_path, capsys):
@@ -204,6 +248,8 @@ def test_scale_reports_like_mine_and_pushes(local_hub, repository, tmp_path, cap
     loaded = load_dataset(repo_id, "python", split="train")
     mined_python = read_jsonl(mined / "data" / "python" / "data.jsonl")
     assert sorted(loaded["subject"]) == sorted(row["subject"] for row in mined_python)
+    card, _ = pushed_card(repo_id, out / "drop_counts.json")
+    assert card.data.pretty_name == "CommitPack" and f"| octo/multilang | {repository.head()[:12]} |" in card.text
 
     assert main(["stats", str(out / "drop_counts.json")]) == 0  # the summary reads back like mine's
     assert "message_blocklist" in capsys.readouterr().out
