@@ -90,7 +90,6 @@ def _run_sft(parser, argv: list[str]) -> int:
 def _run_eval(parser, argv: list[str]) -> int:
     from octo_trainer.evaluation.cli import run
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     (args,) = parser.parse_args_and_config(argv)
     return run(args, prog=f"{PROG} eval")
 

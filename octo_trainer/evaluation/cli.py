@@ -53,10 +53,12 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str 
 
 
 def run(args: EvalArguments, prog: str = PROG) -> int:
-    """Evaluate parsed arguments as the command line does: the table on stdout, a user error as
-    one line on stderr (exit status 2). A parent command (``octopack eval``) calls this too."""
+    """Evaluate parsed arguments as the command line does: progress logged at INFO, the table on
+    stdout, a user error as one line on stderr (exit status 2). A parent command (``octopack eval``)
+    calls this too."""
     from .runner import run_evaluation
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         document = run_evaluation(args)
     except USER_ERRORS as error:
@@ -69,7 +71,6 @@ def run(args: EvalArguments, prog: str = PROG) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     (args,) = make_parser().parse_args_and_config(list(sys.argv[1:] if argv is None else argv))
     return run(args)
 
