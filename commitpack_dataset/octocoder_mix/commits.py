@@ -100,7 +100,10 @@ def commit_pair(row: dict, completion_prefix: str = "") -> dict:
 
 def commit_rows(dataset: Any, n: int, seed: int, *, sampling: str = "pooled", languages: Sequence[str] = (),
                 completion_prefix: str = "") -> list[dict]:
-    """The sampled mix rows of ``dataset`` (rows of other languages than ``languages`` are ignored)."""
+    """The sampled mix rows of ``dataset`` (rows of other languages than ``languages`` are ignored;
+    no rows -- an empty list, or a ``Dataset`` without columns -- give none)."""
+    if len(dataset) == 0:
+        return []
     wanted = set(display_names(languages)) if languages else None
     langs = list(dataset["lang"])
     eligible = [i for i, lang in enumerate(langs) if wanted is None or lang in wanted]

@@ -194,6 +194,21 @@ def test_sample_indices_are_seeded_and_per_language_is_even():
     assert sample_indices(langs, 500, seed=7) == list(range(100))  # fewer rows than asked: all of them
 
 
+def test_no_commits_give_a_mix_of_the_oasst_part(tmp_path, sample_rows):
+    from datasets import Dataset
+
+    for empty in ([], Dataset.from_list([])):  # no CommitPackFT row survived, handed in as rows
+        builder = OctoCoderMix(cache_dir=str(tmp_path / "cache"), oasst_rows=sample_rows[:5], commit_rows=empty,
+                               decontaminate=False)
+        builder.download_and_prepare(download_mode="force_redownload")
+        rows = builder.as_dataset("train").to_list()
+        assert sorted((r["prompt"], r["completion"]) for r in rows) == sorted(
+            (r["prompt"], r["completion"]) for r in sample_rows[:5])
+        assert {r["source"] for r in rows} == {"oasst"}
+        assert builder.components()["commitpackft"] == {"source": "published", "sampled": 0, "rows": 0,
+                                                        "rows_per_language": {}}
+
+
 def test_config_errors(tmp_path):
     with pytest.raises(ValueError, match="did you mean"):
         OctoCoderMix(cache_dir=str(tmp_path), languages=("pyhton",))

@@ -46,7 +46,7 @@ def run_mix(ctx, out: Path) -> dict[str, Any]:
         options["oasst_rows"] = load_seed_dataset(oasst_source(ctx), limit=section.oasst_rows)
     builder = OctoCoderMix(cache_dir=str(ctx.cache_dir("octocoder-mix")), oasst_dataset=oasst_source(ctx),
                            include_oasst=section.oasst,
-                           commit_samples=(section.commits or len(commits)) if commits else 0,
+                           commit_samples=section.commits or len(commits),
                            languages=tuple(section.languages or HUMANEVALPACK_LANGUAGES), seed=section.seed,
                            decontaminate=section.decontaminate, commit_rows=commits, **options)
     builder.download_and_prepare()
