@@ -29,8 +29,10 @@ from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import (
     FORMATS,
+    LICENSE_HELP,
     add_benchmark_sources,
     add_teacher_arguments,
+    data_license,
     decontamination_facts,
     load_output_configs,
     push_with_card,
@@ -42,6 +44,9 @@ from commitpack_dataset.cli.teacher import (
 )
 
 BUILD_FILE = "build.json"
+WHY_LICENSE = ("the evolved data's license depends on the seeds' (Code Alpaca: cc-by-nc-4.0) and on the teacher's "
+               "terms of use (some providers restrict training models on their outputs), so octopack cannot "
+               "choose it")
 
 
 def make_parser(subparsers=None) -> argparse.ArgumentParser:
@@ -99,8 +104,7 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     push.add_argument("output", help="a generate output directory")
     push.add_argument("repo_id")
     push.add_argument("--private", action="store_true")
-    push.add_argument("--license", default="other",
-                      help="Hub license id (the seeds' and the teacher's terms apply; Code Alpaca is cc-by-nc-4.0)")
+    push.add_argument("--license", help=LICENSE_HELP)
     push.add_argument("--dry-run", action="store_true", help="show what would be pushed")
     push.set_defaults(handler=command_push)
     return parser
@@ -269,6 +273,7 @@ def command_stats(args: argparse.Namespace) -> int:
 def command_push(args: argparse.Namespace) -> int:
     from hub_cards.dataset_card import render_dataset_card
 
+    license_ids = data_license(args.license, "evol-instruct", WHY_LICENSE)
     output = Path(args.output)
     configs = load_output_configs(output, "evol-instruct")
     built = read_build_facts(output, "evol-instruct generate")
@@ -277,7 +282,7 @@ def command_push(args: argparse.Namespace) -> int:
              for reason, count in sorted(counts.items())]
     per_round = built.get("rows_per_round") or {}
     card = render_dataset_card({
-        "kind": "evol-instruct", "repo_id": args.repo_id, "license": args.license,
+        "kind": "evol-instruct", "repo_id": args.repo_id, "license": license_ids,
         "configs": {name: {"rows": len(data)} for name, data in configs.items()},
         "seeds": [{"dataset": built.get("seed_dataset") or "local seed instructions",
                    "rows": int(per_round.get("0", 0)),

@@ -25,7 +25,9 @@ from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import (
     FORMATS,
+    LICENSE_HELP,
     add_benchmark_sources,
+    data_license,
     decontamination_facts,
     load_output_configs,
     push_with_card,
@@ -36,6 +38,8 @@ from commitpack_dataset.cli.teacher import (
 
 CONFIG = "default"
 BUILD_FILE = "build.json"
+WHY_LICENSE = ("the mix keeps its parts' licenses -- OASST is apache-2.0, the commits keep their repositories' "
+               "(CommitPackFT's license column) -- name each, e.g. --license apache-2.0 mit")
 
 
 def make_parser(subparsers=None) -> argparse.ArgumentParser:
@@ -89,8 +93,8 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     push.add_argument("output", help="a build output directory")
     push.add_argument("repo_id")
     push.add_argument("--private", action="store_true")
-    push.add_argument("--license", nargs="+", default=["other"],
-                      help="Hub license id(s) (OASST: apache-2.0; commits keep their repositories')")
+    push.add_argument("--license", nargs="+", help=LICENSE_HELP + " (OASST: apache-2.0; the commits keep their "
+                      "repositories')")
     push.add_argument("--commit-dataset", metavar="REPO_ID",
                       help="the Hub data set the commits were published as (named in the card's components)")
     push.add_argument("--dry-run", action="store_true")
@@ -202,6 +206,7 @@ def command_stats(args: argparse.Namespace) -> int:
 def command_push(args: argparse.Namespace) -> int:
     from hub_cards.dataset_card import render_dataset_card
 
+    license_ids = data_license(args.license, "octocoder-mix", WHY_LICENSE)
     output = Path(args.output)
     configs = load_output_configs(output, "octocoder-mix build")
     built = read_build_facts(output, "octocoder-mix build")
@@ -215,7 +220,7 @@ def command_push(args: argparse.Namespace) -> int:
     rules = [{"name": reason, "dropped": count} for reason, count in sorted(built.get("drop_counts", {}).items())]
     card = render_dataset_card({
         "kind": "octocoder-mix", "repo_id": args.repo_id,
-        "license": args.license[0] if len(args.license) == 1 else sorted(set(args.license)),
+        "license": license_ids,
         "configs": {name: {"rows": len(data)} for name, data in configs.items()},
         "components": parts, "rules": rules, "decontamination": built.get("decontamination"),
         "columns": {"prompt": "the question (OASST) or commit subject + newline + old contents",

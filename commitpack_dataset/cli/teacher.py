@@ -103,6 +103,32 @@ def read_build_facts(output: Path, command: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+#: Typical Hub license ids of generated or mixed data, named by the error of a push without ``--license``.
+TYPICAL_LICENSES = "apache-2.0, mit, cc-by-4.0, cc-by-nc-4.0 (or unknown)"
+LICENSE_HELP = ("Hub license id(s) of the data (required: octopack cannot know it), e.g. " + TYPICAL_LICENSES
+                + "; see https://huggingface.co/docs/hub/repositories-licenses")
+
+
+def data_license(values, command: str, why: str):
+    """The card's ``license`` of ``--license`` values (one id, or a sorted list); a CliError naming
+    typical choices and ``why`` the data's license is the user's call when none is given, and the fix
+    for an id the Hub refuses (``other`` needs a license name and link the card cannot carry)."""
+    from hub_cards.metadata import MetadataError, validate_metadata
+
+    values = [values] if isinstance(values, str) else list(values or ())
+    if not values:
+        raise CliError(f"{command} push needs --license, the Hub license id of the data, e.g. {TYPICAL_LICENSES}: "
+                       f"{why}")
+    if "other" in values:
+        raise CliError("--license other is accepted by the Hub only with a license_name and license_link: "
+                       f"pick a Hub license id, e.g. {TYPICAL_LICENSES}")
+    try:
+        validate_metadata({"license": values})
+    except MetadataError as error:
+        raise CliError(f"--license: {error}") from None
+    return values[0] if len(values) == 1 else sorted(set(values))
+
+
 def push_with_card(args: argparse.Namespace, configs: dict, card, **options: Any) -> int:
     """Push ``configs`` with ``card`` to ``args.repo_id`` (``--private``, ``--dry-run``; ``options``:
     more ``hub_cards.dataset_push.push_dataset`` arguments) and say so."""

@@ -76,8 +76,16 @@ def test_errors_name_the_problem_and_the_parser_mounts(tmp_path, capsys):
     assert main(["generate", "-o", str(tmp_path / "o"), "--seed-dataset", str(seeds),
                  "--seed-column", "question"]) == 2
     assert "expected ROLE=COLUMN" in capsys.readouterr().err
-    assert main(["push", str(tmp_path / "nothing"), "me/x"]) == 2
+    assert main(["push", str(tmp_path / "nothing"), "me/x", "--license", "cc-by-nc-4.0"]) == 2
     assert "run 'evol-instruct generate' first" in capsys.readouterr().err
+    # the data's license is the user's call: no default, and no id the Hub refuses
+    assert main(["push", str(tmp_path / "nothing"), "me/x"]) == 2
+    message = capsys.readouterr().err
+    assert "needs --license" in message and "cc-by-nc-4.0" in message and "teacher's terms" in message
+    assert main(["push", str(tmp_path / "nothing"), "me/x", "--license", "other"]) == 2
+    assert "license_name" in capsys.readouterr().err
+    assert main(["push", str(tmp_path / "nothing"), "me/x", "--license", "cc-by-nc"]) == 2
+    assert "not a Hub license identifier" in capsys.readouterr().err
     top = argparse.ArgumentParser(prog="octopack")
     make_parser(top.add_subparsers(dest="command"))
     args = top.parse_args(["evol-instruct", "stats", "x"])

@@ -79,6 +79,9 @@ def test_errors_name_the_problem_and_the_parser_mounts(tmp_path, capsys):
     assert "unknown OSS-Instruct language 'klingon'" in capsys.readouterr().err
     assert main(["decontaminate", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "d")]) == 2
     assert "input not found" in capsys.readouterr().err
+    assert main(["push", str(tmp_path / "nothing"), "me/x"]) == 2
+    message = capsys.readouterr().err
+    assert "oss-instruct push needs --license" in message and "seeds'" in message and "apache-2.0" in message
     import argparse
 
     top = argparse.ArgumentParser(prog="octopack")

@@ -67,7 +67,7 @@ def push_data(item: dict[str, Any], repo_id: str, spec: dict, names: dict[str, s
         return
     from commitpack_dataset.cli import evol_instruct, octocoder_mix, oss_instruct
 
-    licenses = spec["licenses"].get(kind) or item.get("license") or "other"
+    licenses = spec["licenses"].get(kind) or item.get("license") or "unknown"
     argv = ["push", str(folder), repo_id, "--license", *([licenses] if isinstance(licenses, str) else licenses),
             *private]
     if kind == "octocoder-mix" and "commitpackft" in pushed:
