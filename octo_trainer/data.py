@@ -16,7 +16,8 @@ response=answer other.jsonl:weight=2``; or a JSON object of :class:`DataSource` 
 A builder source is prepared the datasets >= 4 way (no loading scripts)::
 
     datasets:
-      - builder: commitpackft          # or commitpack, or my_package.module.MyBuilder
+      - builder: commitpackft          # a short name: commitpack, commitpackft, octocoder-mix;
+                                       # or an import path: my_package.module.MyBuilder
         name: python                   # the builder config, as load_dataset's ``name``
         builder_kwargs:                # fields of the builder's config class
           repositories: [path/to/repo, https://host/owner/name.git]
@@ -24,8 +25,10 @@ A builder source is prepared the datasets >= 4 way (no loading scripts)::
         cache_dir: ~/.cache/octopack/commitpackft
 
 is ``CommitPackFT(config_name="python", cache_dir=..., repositories=..., ...)``, then
-``download_and_prepare()`` and ``as_dataset("train")``. The short names in :data:`BUILDERS` bring
-the role mapping of their rows (:data:`COMMIT_ROWS`), so no ``column_map`` is needed.
+``download_and_prepare()`` and ``as_dataset("train")``. The short names are the table
+:data:`octo_trainer.builder_sources.BUILDERS` (a test keeps this list equal to it); each brings the
+role mapping of its rows (CommitPack(FT): :data:`~octo_trainer.builder_sources.COMMIT_ROWS`; the
+OctoCoder mix: ``prompt``/``completion``), so no ``column_map`` is needed.
 
 Names follow TRL's ``DatasetConfig``: ``columns`` lists the columns to keep; ``weight`` is what
 TRL calls ``fraction`` (the source's share of the mixture). Deprecated for one release, with a

@@ -363,6 +363,16 @@ def test_recipe_yaml_with_a_builder_source_parses(tmp_path: Path):
     assert data.roles_asked_for(source)
 
 
+def test_the_module_docs_name_every_short_builder_name():
+    import re
+
+    import octo_trainer.data
+    from octo_trainer.builder_sources import BUILDERS
+
+    listed = re.search(r"# a short name: (.*);", octo_trainer.data.__doc__).group(1)
+    assert listed.split(", ") == list(BUILDERS)
+
+
 def test_bad_builder_sources_name_the_choices(commit_repo, tmp_path: Path):
     with pytest.raises(ValueError, match="commitpack, commitpackft"):
         DataSource(builder="commitpackf")
