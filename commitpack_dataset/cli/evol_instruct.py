@@ -161,7 +161,8 @@ def write_output(builder, output: Path, file_format: str = "jsonl"):
     stage with it."""
     from octopack_common import write_json_atomic
 
-    from commitpack_dataset.evol_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE, ROUNDS_FILE
+    from commitpack_dataset.evol_instruct.builder import DECONTAMINATION_DIR, ROUNDS_FILE
+    from commitpack_dataset.teacher_builder import REJECTED_FILE
 
     dataset = builder.as_dataset("train")
     rounds = builder.drop_statistics()

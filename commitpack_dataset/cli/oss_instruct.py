@@ -171,7 +171,8 @@ def write_output(builder, output: Path, file_format: str = "jsonl"):
     ``octopack run`` pipeline writes its OSS-Instruct stage with it."""
     from octopack_common import write_json_atomic
 
-    from commitpack_dataset.oss_instruct.builder import DECONTAMINATION_DIR, REJECTED_FILE
+    from commitpack_dataset.oss_instruct.builder import DECONTAMINATION_DIR
+    from commitpack_dataset.teacher_builder import REJECTED_FILE
 
     dataset = builder.as_dataset("train")
     counts = builder.drop_statistics()

@@ -19,7 +19,6 @@ verdicts), ``decontamination/round_<r>/`` and ``generation_stats.json``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from collections import Counter
@@ -29,7 +28,7 @@ import datasets
 
 from commitpack_dataset.evol_instruct.prompts import MODES
 from commitpack_dataset.evol_instruct.seeds import SEED_FORMATS
-from commitpack_dataset.prepared import PreparedFiles
+from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +37,14 @@ FIELDS = ("instruction", "response", "round", "method", "parent", "fingerprint",
 FEATURES = datasets.Features({name: datasets.Value("int64" if name in ("round", "seed_index") else "string")
                               for name in FIELDS})
 DROP_COUNTS_FILE = os.path.join("drop_counts", "drop_counts.json")
-REJECTED_FILE = "rejected.jsonl"
 ROUNDS_FILE = "rounds.json"
 DECONTAMINATION_DIR = "decontamination"
-GENERATION_STATS_FILE = "generation_stats.json"
 RESPONSE_CACHE = os.path.join("evol_instruct", "responses.sqlite")
 FAILED_EVOLUTIONS = ("drop", "pool")
 
 
 @dataclasses.dataclass
-class EvolInstructConfig(datasets.BuilderConfig):
+class EvolInstructConfig(TeacherConfig):
     """Seeds, teacher, rounds and elimination of an Evol-Instruct build.
 
     Seeds: ``seed_dataset`` (Hub id, local file or directory; ``seed_data_dir``, ``seed_split``),
@@ -60,12 +57,11 @@ class EvolInstructConfig(datasets.BuilderConfig):
     (method choice and request seed), ``failed_evolutions`` (``drop``: a failed row does not evolve
     further; ``pool``: the row it came from is evolved again next round).
 
-    Teacher (evol-teacher's decoding, E.4): ``model``, ``base_url``, ``api_key_env`` (the *name* of
-    the variable holding the key), ``temperature`` 1, ``top_p`` 0.9, ``max_new_tokens`` 2048,
-    ``stop`` (none by default: evol-teacher's ``"\\n20"``/``"20."`` would cut answers citing 20.x),
-    ``system_message`` (none: a single user message, E.2; WizardLM's code sends "You are a helpful
-    assistant."), ``concurrency``, ``max_retries``, ``backoff``, ``rpm``, ``tpm``,
-    ``request_timeout``, ``prices``, ``response_cache`` (default inside ``cache_dir``).
+    Teacher (evol-teacher's decoding, E.4): ``model``, ``temperature`` 1, ``top_p`` 0.9,
+    ``max_new_tokens`` 2048, ``stop`` (none by default: evol-teacher's ``"\\n20"``/``"20."`` would cut
+    answers citing 20.x), ``system_message`` (none: a single user message, E.2; WizardLM's code sends
+    "You are a helpful assistant."); the endpoint, key variable, concurrency, retries, rate limits,
+    prices and response cache are :class:`~commitpack_dataset.teacher_builder.TeacherConfig`'s fields.
 
     Elimination (``elimination.py``): ``evol_teacher_rules`` and ``wizardlm_rules`` (on), their
     numbers ``min_words`` 3, ``instruction_max_completion_tokens`` 1000,
@@ -89,21 +85,11 @@ class EvolInstructConfig(datasets.BuilderConfig):
     seed: int = 42
     failed_evolutions: str = "drop"
     model: str = "gpt-3.5-turbo"
-    base_url: Optional[str] = None
-    api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 1.0
     top_p: float = 0.9
     max_new_tokens: int = 2048
     stop: Tuple[str, ...] = ()
     system_message: Optional[str] = None
-    concurrency: int = 8
-    max_retries: int = 5
-    backoff: float = 1.0
-    rpm: Optional[float] = None
-    tpm: Optional[float] = None
-    request_timeout: float = 300.0
-    prices: Optional[Tuple[float, float]] = None
-    response_cache: Optional[str] = None
     evol_teacher_rules: bool = True
     wizardlm_rules: bool = True
     min_words: int = 3
@@ -126,10 +112,9 @@ class EvolInstructConfig(datasets.BuilderConfig):
 
     def validate(self) -> None:
         """Check values; normalise sequences (kwargs overrides skip ``__post_init__``)."""
+        super().validate()
         self.stop = tuple(self.stop)
         self.decontamination_methods = tuple(self.decontamination_methods)
-        if self.prices is not None:
-            self.prices = tuple(self.prices)
         if self.seed_columns is not None:
             self.seed_columns = dict(self.seed_columns)
         if self.mode not in MODES:
@@ -150,7 +135,7 @@ def evol_instruct_configs() -> list:
     return [EvolInstructConfig(name=mode, mode=mode) for mode in MODES]
 
 
-class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
+class EvolInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
     """Instructions evolved round after round by a teacher model, with their answers.
 
     Besides the config fields, the constructor takes ``backend=`` (any generation backend; default:
@@ -163,6 +148,7 @@ class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
     BUILDER_CONFIGS = evol_instruct_configs()
     DEFAULT_CONFIG_NAME = "code"
     FIELDS, FEATURES = FIELDS, FEATURES
+    RESPONSE_CACHE = RESPONSE_CACHE
 
     def __init__(self, *args, backend: Any = None, seed_rows: Any = None, decontaminator: Any = None,
                  progress: bool = True, dataset_name: Optional[str] = None, **kwargs):
@@ -186,9 +172,6 @@ class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
                              "code_alpaca_2k.json) or seed_rows=")
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={})]
 
-    def response_cache_path(self) -> str:
-        return self.config.response_cache or os.path.join(self._cache_dir_root, RESPONSE_CACHE)
-
     def _generate_examples(self):
         from commitpack_dataset.evol_instruct.pipeline import Pipeline
 
@@ -202,7 +185,7 @@ class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
             yield key, {name: row[name] for name in FIELDS}
 
     def _save(self, pipeline) -> None:
-        from octopack_common import atomic_open, write_json_atomic
+        from octopack_common import write_json_atomic
 
         directory = self._output_dir
         rounds = {str(r): dict(pipeline.drops.get(r, Counter())) for r in range(self.config.rounds + 1)}
@@ -210,10 +193,7 @@ class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
         write_json_atomic(os.path.join(directory, DROP_COUNTS_FILE),
                           {"mode": self.config.mode, "rounds": rounds, "drop_counts": dict(total)})
         write_json_atomic(os.path.join(directory, ROUNDS_FILE), {str(r): s for r, s in pipeline.summary.items()})
-        write_json_atomic(os.path.join(directory, GENERATION_STATS_FILE), pipeline.stats)
-        with atomic_open(os.path.join(directory, REJECTED_FILE)) as handle:
-            for rejected in pipeline.rejected:
-                handle.write(json.dumps(rejected, ensure_ascii=False) + "\n")
+        self.save_generation(pipeline.stats, pipeline.rejected)
         for round_number, result in pipeline.decontamination.items():
             result.save(os.path.join(directory, DECONTAMINATION_DIR, f"round_{round_number}"))
 
@@ -225,10 +205,6 @@ class EvolInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
     def round_summary(self) -> Dict[int, dict]:
         """Per round: the pool evolved, the rows kept, the rows dropped (and judge verdicts)."""
         return {int(r): summary for r, summary in self.prepared_json(ROUNDS_FILE, {}).items()}
-
-    def rejected(self) -> list:
-        """The dropped rows (round, reason, parent, method, instruction, answer) of the prepared data."""
-        return self.prepared_jsonl(REJECTED_FILE)
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)

@@ -22,7 +22,6 @@ decontamination report and the generation statistics are written with the prepar
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from collections import Counter
@@ -31,7 +30,7 @@ from typing import Any, Optional, Tuple
 import datasets
 
 from commitpack_dataset.oss_instruct.seeds import MAGICODER_SEED_SOURCES, language_configs
-from commitpack_dataset.prepared import PreparedFiles
+from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +39,12 @@ FIELDS = ("index", "raw_index", "seed", "source", "problem", "solution", "lang",
 FEATURES = datasets.Features({name: datasets.Value("int64" if name in ("index", "raw_index") else "string")
                               for name in FIELDS})
 DROP_COUNTS_DIR = "drop_counts"
-REJECTED_FILE = "rejected.jsonl"
 DECONTAMINATION_DIR = "decontamination"
-GENERATION_STATS_FILE = "generation_stats.json"
 RESPONSE_CACHE = os.path.join("oss_instruct", "responses.sqlite")
 
 
 @dataclasses.dataclass
-class OSSInstructConfig(datasets.BuilderConfig):
+class OSSInstructConfig(TeacherConfig):
     """What to seed from, which teacher to ask, and how to clean.
 
     Seeds (any combination; at least one): ``seed_dataset`` (Hub id or local path for
@@ -57,13 +54,11 @@ class OSSInstructConfig(datasets.BuilderConfig):
     ``max_documents``, ``min_lines``/``max_lines``, ``chunk_size``, ``seed``, ``start_index``,
     ``max_new_data``: the D.1 snippet rule and slice.
 
-    Teacher (D.2): ``model``, ``base_url`` (OpenAI-compatible; default ``$OPENAI_BASE_URL``),
-    ``api_key_env`` (the *name* of the variable holding the key -- a key is never a config value),
-    ``temperature`` 0, request seed ``seed + index``, ``max_new_tokens`` / ``model_max_tokens`` /
-    ``error_margin`` (budget ``min(2500, 8192 - prompt tokens - 10)``, the seed is skipped if it is
-    <= 0), ``tokenizer`` (counts prompt tokens; ``None`` estimates 4 characters per token),
-    ``concurrency``, ``max_retries``, ``rpm``, ``tpm``, ``request_timeout``, ``prices`` (USD per 1M
-    prompt / completion tokens), ``response_cache`` (default inside ``cache_dir``).
+    Teacher (D.2): ``model``, ``temperature`` 0, request seed ``seed + index``, ``max_new_tokens`` /
+    ``model_max_tokens`` / ``error_margin`` (budget ``min(2500, 8192 - prompt tokens - 10)``, the
+    seed is skipped if it is <= 0), ``tokenizer`` (counts prompt tokens; ``None`` estimates 4
+    characters per token); the endpoint, key variable, concurrency, retries, rate limits, prices
+    and response cache are :class:`~commitpack_dataset.teacher_builder.TeacherConfig`'s fields.
 
     Cleaning: ``shuffle_seed`` (666), ``dedup``; ``decontaminate`` against the built-in benchmarks
     (``humaneval_source``, ``mbpp_source``, ``humanevalpack_dir``: local copies, else the Hub;
@@ -89,21 +84,11 @@ class OSSInstructConfig(datasets.BuilderConfig):
     start_index: int = 0
     max_new_data: Optional[int] = None
     model: str = "gpt-3.5-turbo-1106"
-    base_url: Optional[str] = None
-    api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.0
     max_new_tokens: int = 2500
     model_max_tokens: int = 8192
     error_margin: int = 10
     tokenizer: Optional[str] = None
-    concurrency: int = 8
-    max_retries: int = 5
-    backoff: float = 1.0
-    rpm: Optional[float] = None
-    tpm: Optional[float] = None
-    request_timeout: float = 300.0
-    prices: Optional[Tuple[float, float]] = None
-    response_cache: Optional[str] = None
     shuffle_seed: int = 666
     dedup: bool = True
     decontaminate: bool = True
@@ -121,10 +106,9 @@ class OSSInstructConfig(datasets.BuilderConfig):
 
     def validate(self) -> None:
         """Check values; normalise sequences (kwargs overrides skip ``__post_init__``)."""
+        super().validate()
         for name in ("seed_files", "seed_repositories", "decontamination_methods"):
             setattr(self, name, tuple(getattr(self, name)))
-        if self.prices is not None:
-            self.prices = tuple(self.prices)
         if self.language not in language_configs():
             raise ValueError(f"unknown OSS-Instruct language {self.language!r}: use a config name such as "
                              "python, typescript, csharp, rust, swift, php, java, cpp, shell, go, javascript")
@@ -152,7 +136,7 @@ def oss_instruct_configs() -> list:
     return [OSSInstructConfig(name=name, language=name) for name in language_configs()]
 
 
-class OSSInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
+class OSSInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
     """OSS-Instruct problems and solutions generated from code seeds by a teacher model.
 
     Besides the config fields, the constructor takes ``backend=`` (any generation backend, e.g. an
@@ -167,6 +151,7 @@ class OSSInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
     BUILDER_CONFIGS = oss_instruct_configs()
     DEFAULT_CONFIG_NAME = "python"
     FIELDS, FEATURES = FIELDS, FEATURES
+    RESPONSE_CACHE = RESPONSE_CACHE
 
     def __init__(self, *args, backend: Any = None, seed_documents: Any = None, decontaminator: Any = None,
                  progress: bool = True, dataset_name: Optional[str] = None, **kwargs):
@@ -191,9 +176,6 @@ class OSSInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
                              "seed_documents= or magicoder_seeds=True")
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={})]
 
-    def response_cache_path(self) -> str:
-        return self.config.response_cache or os.path.join(self._cache_dir_root, RESPONSE_CACHE)
-
     def _generate_examples(self):
         from commitpack_dataset.oss_instruct.pipeline import Pipeline
 
@@ -208,15 +190,12 @@ class OSSInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
             yield row["index"], {name: row[name] for name in FIELDS}
 
     def _save(self, pipeline) -> None:
-        from octopack_common import atomic_open, write_json_atomic
+        from octopack_common import write_json_atomic
 
         directory = self._output_dir
         write_json_atomic(os.path.join(directory, DROP_COUNTS_DIR, "drop_counts.json"),
                           {"language": self.config.language, "drop_counts": dict(pipeline.drops)})
-        write_json_atomic(os.path.join(directory, GENERATION_STATS_FILE), pipeline.stats)
-        with atomic_open(os.path.join(directory, REJECTED_FILE)) as handle:
-            for rejected in pipeline.rejected:
-                handle.write(json.dumps(rejected, ensure_ascii=False) + "\n")
+        self.save_generation(pipeline.stats, pipeline.rejected)
         if pipeline.decontamination is not None:
             pipeline.decontamination.save(os.path.join(directory, DECONTAMINATION_DIR))
 
@@ -224,10 +203,6 @@ class OSSInstruct(PreparedFiles, datasets.GeneratorBasedBuilder):
         """Why seeds did not become rows (read from the prepared data)."""
         payload = self.prepared_json(os.path.join(DROP_COUNTS_DIR, "drop_counts.json"), {"drop_counts": {}})
         return Counter(payload["drop_counts"])
-
-    def rejected(self) -> list[dict]:
-        """The rejected answers (index, reason, seed, answer) of the prepared data."""
-        return self.prepared_jsonl(REJECTED_FILE)
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)

@@ -105,15 +105,10 @@ class Pipeline:
                                  max_tokens=budget, seed=config.seed + seed.index, metadata={"index": seed.index})
 
     def client(self):
-        from commitpack_dataset.generation import GenerationClient, OpenAIBackend
+        from commitpack_dataset.teacher_builder import teacher_client
 
-        config = self.config
-        backend = self.backend or OpenAIBackend(config.base_url, api_key_env=config.api_key_env,
-                                                timeout=config.request_timeout)
-        return GenerationClient(backend, cache=self.cache_path, concurrency=config.concurrency,
-                                max_retries=config.max_retries, backoff=config.backoff, rpm=config.rpm,
-                                tpm=config.tpm, prices=config.prices, progress=self.progress,
-                                desc=f"oss-instruct {config.language}")
+        return teacher_client(self.config, backend=self.backend, cache_path=self.cache_path,
+                              progress=self.progress, desc=f"oss-instruct {self.config.language}")
 
     # -- the build -------------------------------------------------------------------------------
     def run(self) -> list[dict]:
