@@ -22,7 +22,6 @@ commit, some two-file commits and some additions). ``--repo PATH`` measures an e
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -30,7 +29,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "octopack" / "mining-benchmark"
+from octopack_common import cache_dir, ensure_built
+
+DEFAULT_CACHE = cache_dir() / "mining-benchmark"
 FILE_KINDS = (("src/module_{}.py", "value_{} = {}\n"), ("web/widget_{}.js", "const v{} = {};\n"),
               ("cmd/tool_{}.go", "var v{} = {}\n"), ("docs/page_{}.md", "Line {} says {}.\n"))
 
@@ -72,19 +73,19 @@ def fast_import_stream(commits: int, files_per_kind: int = 25, seed: int = 0) ->
 
 
 def generated_repository(cache_dir: Path, commits: int) -> Path:
-    """The bare repository with ``commits`` generated commits, built once under ``cache_dir``."""
-    destination = cache_dir / f"generated-{commits}.git"
-    if (destination / "refs" / "heads" / "main").exists() or (destination / "packed-refs").exists():
-        return destination
-    temporary = cache_dir / f"generated-{commits}.git.tmp-{os.getpid()}"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(temporary)], check=True)
-    started = time.perf_counter()
-    subprocess.run(["git", "--git-dir", str(temporary), "fast-import", "--quiet"],
-                   input=fast_import_stream(commits), check=True)
-    subprocess.run(["git", "--git-dir", str(temporary), "gc", "-q"], check=True)
-    os.replace(temporary, destination)
-    print(f"generated {commits} commits in {destination} ({time.perf_counter() - started:.1f} s)")
-    return destination
+    """The bare repository with ``commits`` generated commits, built once under ``cache_dir``
+    (``octopack_common.ensure_built``: locked, stamped last, a half-built one is redone)."""
+    def build(directory: Path) -> dict:
+        git_dir = directory / "repo.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(git_dir)], check=True)
+        started = time.perf_counter()
+        subprocess.run(["git", "--git-dir", str(git_dir), "fast-import", "--quiet"],
+                       input=fast_import_stream(commits), check=True)
+        subprocess.run(["git", "--git-dir", str(git_dir), "gc", "-q"], check=True)
+        print(f"generated {commits} commits in {git_dir} ({time.perf_counter() - started:.1f} s)")
+        return {"git_dir": str(git_dir)}
+
+    return Path(ensure_built(cache_dir / f"generated-{commits}", {"commits": commits}, build)["git_dir"])
 
 
 def git_dir_of(repo: str) -> str:

@@ -254,15 +254,19 @@ class ReferenceRecipe:
         return own / "node_modules" / "js-md5" if (own / "node_modules" / "js-md5").is_dir() else None
 
     def _warm_go(self) -> None:
+        from octopack_common import ensure_built
+
         self._go = _real_go_binary()
-        template = self.cache_dir / "go" / "gocache-warm"
-        if not template.is_dir():
-            partial = template.with_name(f"gocache-{os.getpid()}")
-            shutil.rmtree(partial, ignore_errors=True)
-            code, out, err = self._go_test(GO_WARMUP, partial, timeout=1800)
+
+        def build(directory: Path) -> dict:
+            code, out, err = self._go_test(GO_WARMUP, directory / "gocache", timeout=1800)
             if code != 0:
                 raise BaselineUnavailable(f"go: warm-up test failed: {(err or out)[-DETAIL_CHARS:]}")
-            os.replace(partial, template)
+            return {"gocache": str(directory / "gocache")}
+
+        # built once (locked, stamped last; a half-built snapshot is redone)
+        template = Path(ensure_built(self.cache_dir / "go" / "gocache-warm", {"go": self._go, "warmup": GO_WARMUP},
+                                     build)["gocache"])
         # each benchmark run starts from the same warm snapshot (stdlib + testify only)
         gocache = self.scratch / "gocache"
         shutil.rmtree(gocache, ignore_errors=True)
