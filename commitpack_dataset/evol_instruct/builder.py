@@ -26,6 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.decontamination.settings import DecontaminationSettings
 from commitpack_dataset.evol_instruct.prompts import MODES
 from commitpack_dataset.evol_instruct.seeds import SEED_FORMATS
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
@@ -44,7 +45,7 @@ FAILED_EVOLUTIONS = ("drop", "pool")
 
 
 @dataclasses.dataclass
-class EvolInstructConfig(TeacherConfig):
+class EvolInstructConfig(DecontaminationSettings, TeacherConfig):
     """Seeds, teacher, rounds and elimination of an Evol-Instruct build.
 
     Seeds: ``seed_dataset`` (Hub id, local file or directory; ``seed_data_dir``, ``seed_split``),
@@ -99,12 +100,6 @@ class EvolInstructConfig(TeacherConfig):
     equality_judge: bool = False
     judge_model: Optional[str] = None
     judge_max_tokens: int = 8
-    decontaminate: bool = True
-    humaneval_source: Optional[str] = None
-    mbpp_source: Optional[str] = None
-    humanevalpack_dir: Optional[str] = None
-    decontamination_methods: Tuple[str, ...] = ("substring", "ngram")
-    ngram_size: int = 10
 
     def __post_init__(self):
         super().__post_init__()

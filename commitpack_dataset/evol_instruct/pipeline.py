@@ -231,14 +231,8 @@ class Pipeline:
     def decontaminate(self, round_number: int, rows: list[dict]) -> list[dict]:
         if not rows:
             return rows
-        from commitpack_dataset.decontamination import Decontaminator
-
-        config = self.config
         if self.decontaminator is None:
-            self.decontaminator = Decontaminator(
-                methods=config.decontamination_methods, ngram_size=config.ngram_size,
-                humaneval_source=config.humaneval_source, mbpp_source=config.mbpp_source,
-                humanevalpack_dir=config.humanevalpack_dir)
+            self.decontaminator = self.config.build_decontaminator()
         plain = [{key: value for key, value in row.items() if key != "_parent"} for row in rows]
         result = self.decontaminator.decontaminate(plain, ("instruction", "response"), id_column="fingerprint",
                                                    group_column=None)

@@ -27,6 +27,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.decontamination.settings import DecontaminationSettings
 from commitpack_dataset.octocoder_mix.commits import HUMANEVALPACK_LANGUAGES, SAMPLINGS, display_names
 from commitpack_dataset.octocoder_mix.oasst import OASST_FORMATS
 from commitpack_dataset.prepared import PreparedFiles
@@ -42,7 +43,7 @@ COMMITPACKFT_HUB = "hf://datasets/bigcode/commitpackft"
 
 
 @dataclasses.dataclass
-class OctoCoderMixConfig(datasets.BuilderConfig):
+class OctoCoderMixConfig(DecontaminationSettings, datasets.BuilderConfig):
     """The two parts of the mix and how they are sampled and cleaned.
 
     OASST: ``oasst_dataset`` (Hub id, local file or directory; default
@@ -81,12 +82,6 @@ class OctoCoderMixConfig(datasets.BuilderConfig):
     seed: int = 42
     shuffle: bool = True
     num_proc: Optional[int] = None
-    decontaminate: bool = True
-    humaneval_source: Optional[str] = None
-    mbpp_source: Optional[str] = None
-    humanevalpack_dir: Optional[str] = None
-    decontamination_methods: Tuple[str, ...] = ("substring", "ngram")
-    ngram_size: int = 10
 
     def __post_init__(self):
         super().__post_init__()
@@ -191,12 +186,7 @@ class OctoCoderMix(PreparedFiles, datasets.GeneratorBasedBuilder):
         drops = Counter(oasst.drops)
         result = None
         if config.decontaminate and rows:
-            from commitpack_dataset.decontamination import Decontaminator
-
-            decontaminator = self.decontaminator or Decontaminator(
-                methods=config.decontamination_methods, ngram_size=config.ngram_size,
-                humaneval_source=config.humaneval_source, mbpp_source=config.mbpp_source,
-                humanevalpack_dir=config.humanevalpack_dir)
+            decontaminator = self.decontaminator or config.build_decontaminator()
             result = decontaminator.decontaminate(rows, ("prompt", "completion"), group_column="source",
                                                   id_column="origin")
             rows = result.kept

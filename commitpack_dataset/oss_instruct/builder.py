@@ -29,6 +29,7 @@ from typing import Any, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.decontamination.settings import DecontaminationSettings
 from commitpack_dataset.oss_instruct.seeds import MAGICODER_SEED_SOURCES, language_configs
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
@@ -44,7 +45,7 @@ RESPONSE_CACHE = os.path.join("oss_instruct", "responses.sqlite")
 
 
 @dataclasses.dataclass
-class OSSInstructConfig(TeacherConfig):
+class OSSInstructConfig(DecontaminationSettings, TeacherConfig):
     """What to seed from, which teacher to ask, and how to clean.
 
     Seeds (any combination; at least one): ``seed_dataset`` (Hub id or local path for
@@ -60,9 +61,9 @@ class OSSInstructConfig(TeacherConfig):
     characters per token); the endpoint, key variable, concurrency, retries, rate limits, prices
     and response cache are :class:`~commitpack_dataset.teacher_builder.TeacherConfig`'s fields.
 
-    Cleaning: ``shuffle_seed`` (666), ``dedup``; ``decontaminate`` against the built-in benchmarks
-    (``humaneval_source``, ``mbpp_source``, ``humanevalpack_dir``: local copies, else the Hub;
-    ``decontamination_methods``, ``ngram_size``); ``execution_check`` (off: see ``execution.py``)
+    Cleaning: ``shuffle_seed`` (666), ``dedup``; decontamination against the built-in benchmarks
+    (:class:`~commitpack_dataset.decontamination.settings.DecontaminationSettings`' fields);
+    ``execution_check`` (off: see ``execution.py``)
     with ``execution_timeout``.
     """
 
@@ -91,12 +92,6 @@ class OSSInstructConfig(TeacherConfig):
     tokenizer: Optional[str] = None
     shuffle_seed: int = 666
     dedup: bool = True
-    decontaminate: bool = True
-    humaneval_source: Optional[str] = None
-    mbpp_source: Optional[str] = None
-    humanevalpack_dir: Optional[str] = None
-    decontamination_methods: Tuple[str, ...] = ("substring", "ngram")
-    ngram_size: int = 10
     execution_check: bool = False
     execution_timeout: Optional[float] = None
 

@@ -165,13 +165,7 @@ class Pipeline:
                 "execution": "", **prompts.sft_view(parsed.problem, parsed.solution)}
 
     def decontaminate(self, rows: list[dict]) -> list[dict]:
-        from commitpack_dataset.decontamination import Decontaminator
-
-        config = self.config
-        decontaminator = self.decontaminator or Decontaminator(
-            methods=config.decontamination_methods, ngram_size=config.ngram_size,
-            humaneval_source=config.humaneval_source, mbpp_source=config.mbpp_source,
-            humanevalpack_dir=config.humanevalpack_dir)
+        decontaminator = self.decontaminator or self.config.build_decontaminator()
         self.decontamination = decontaminator.decontaminate(rows, ("problem", "solution"), id_column="index")
         for removed in self.decontamination.removed:
             self.reject(removed.row, removed.reason)
