@@ -28,22 +28,19 @@ from typing import Optional, Sequence
 from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import (
+    BUILD_FILE,
     FORMATS,
-    LICENSE_HELP,
     add_benchmark_sources,
+    add_push_parser,
     add_teacher_arguments,
-    data_license,
     decontamination_facts,
-    load_output_configs,
-    push_with_card,
-    read_build_facts,
+    push_output,
     read_reports,
     teacher_facts,
     teacher_kwargs,
     write_rows,
 )
 
-BUILD_FILE = "build.json"
 WHY_LICENSE = ("the evolved data's license depends on the seeds' (Code Alpaca: cc-by-nc-4.0) and on the teacher's "
                "terms of use (some providers restrict training models on their outputs), so octopack cannot "
                "choose it")
@@ -100,12 +97,7 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     stats.add_argument("--png")
     stats.set_defaults(handler=command_stats)
 
-    push = commands.add_parser("push", help="push to the Hub with a dataset card")
-    push.add_argument("output", help="a generate output directory")
-    push.add_argument("repo_id")
-    push.add_argument("--private", action="store_true")
-    push.add_argument("--license", help=LICENSE_HELP)
-    push.add_argument("--dry-run", action="store_true", help="show what would be pushed")
+    push = add_push_parser(commands, "push to the Hub with a dataset card", "a generate output directory")
     push.set_defaults(handler=command_push)
     return parser
 
@@ -272,31 +264,27 @@ def command_stats(args: argparse.Namespace) -> int:
 
 
 def command_push(args: argparse.Namespace) -> int:
-    from hub_cards.dataset_card import render_dataset_card
+    def card_facts(built: dict, configs: dict) -> dict:
+        rules = [{"name": reason, "dropped": count, "stage": "seeds" if number == "0" else f"round {number}"}
+                 for number, counts in sorted((built.get("drop_counts") or {}).items(), key=lambda item: int(item[0]))
+                 for reason, count in sorted(counts.items())]
+        per_round = built.get("rows_per_round") or {}
+        return {
+            "kind": "evol-instruct",
+            "seeds": [{"dataset": built.get("seed_dataset") or "local seed instructions",
+                       "rows": int(per_round.get("0", 0)),
+                       "note": f"{built.get('rounds', '?')} rounds of {built.get('mode', 'code')} evolution; rows "
+                               f"per round: {', '.join(f'{k}: {v}' for k, v in per_round.items())}"}],
+            "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
+            "rules": rules,
+            "decontamination": built.get("decontamination"),
+            "columns": {"instruction": "the (evolved) instruction", "response": "the teacher's answer",
+                        "round": "0 for a seed, r for the r-th evolution", "method": "the evolution method",
+                        "parent": "fingerprint of the row it was evolved from",
+                        "fingerprint": "this row's lineage hash"},
+        }
 
-    license_ids = data_license(args.license, "evol-instruct", WHY_LICENSE)
-    output = Path(args.output)
-    configs = load_output_configs(output, "evol-instruct")
-    built = read_build_facts(output, "evol-instruct generate")
-    rules = [{"name": reason, "dropped": count, "stage": "seeds" if number == "0" else f"round {number}"}
-             for number, counts in sorted((built.get("drop_counts") or {}).items(), key=lambda item: int(item[0]))
-             for reason, count in sorted(counts.items())]
-    per_round = built.get("rows_per_round") or {}
-    card = render_dataset_card({
-        "kind": "evol-instruct", "repo_id": args.repo_id, "license": license_ids,
-        "configs": {name: {"rows": len(data)} for name, data in configs.items()},
-        "seeds": [{"dataset": built.get("seed_dataset") or "local seed instructions",
-                   "rows": int(per_round.get("0", 0)),
-                   "note": f"{built.get('rounds', '?')} rounds of {built.get('mode', 'code')} evolution; rows per "
-                           f"round: {', '.join(f'{k}: {v}' for k, v in per_round.items())}"}],
-        "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
-        "rules": rules,
-        "decontamination": built.get("decontamination"),
-        "columns": {"instruction": "the (evolved) instruction", "response": "the teacher's answer",
-                    "round": "0 for a seed, r for the r-th evolution", "method": "the evolution method",
-                    "parent": "fingerprint of the row it was evolved from", "fingerprint": "this row's lineage hash"},
-    })
-    return push_with_card(args, configs, card)
+    return push_output(args, "evol-instruct", "evol-instruct generate", WHY_LICENSE, card_facts)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -24,20 +24,17 @@ from typing import Optional, Sequence
 from commitpack_dataset.cli.errors import CliError, run_cli
 from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import (
+    BUILD_FILE,
     FORMATS,
-    LICENSE_HELP,
     add_benchmark_sources,
-    data_license,
+    add_push_parser,
     decontamination_facts,
-    load_output_configs,
-    push_with_card,
-    read_build_facts,
+    push_output,
     read_reports,
     write_rows,
 )
 
 CONFIG = "default"
-BUILD_FILE = "build.json"
 WHY_LICENSE = ("the mix keeps its parts' licenses -- OASST is apache-2.0, the commits keep their repositories' "
                "(CommitPackFT's license column) -- name each, e.g. --license apache-2.0 mit")
 
@@ -89,15 +86,11 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     stats.add_argument("--top", type=int, default=25, help="phrases shown (most frequent first)")
     stats.set_defaults(handler=command_stats)
 
-    push = commands.add_parser("push", help="push the mix to the Hub with a dataset card")
-    push.add_argument("output", help="a build output directory")
-    push.add_argument("repo_id")
-    push.add_argument("--private", action="store_true")
-    push.add_argument("--license", nargs="+", help=LICENSE_HELP + " (OASST: apache-2.0; the commits keep their "
-                      "repositories')")
+    push = add_push_parser(commands, "push the mix to the Hub with a dataset card", "a build output directory",
+                           several_licenses=True,
+                           license_note=" (OASST: apache-2.0; the commits keep their repositories')")
     push.add_argument("--commit-dataset", metavar="REPO_ID",
                       help="the Hub data set the commits were published as (named in the card's components)")
-    push.add_argument("--dry-run", action="store_true")
     push.set_defaults(handler=command_push)
     return parser
 
@@ -204,30 +197,23 @@ def command_stats(args: argparse.Namespace) -> int:
 
 
 def command_push(args: argparse.Namespace) -> int:
-    from hub_cards.dataset_card import render_dataset_card
+    def card_facts(built: dict, configs: dict) -> dict:
+        components = built["components"]
+        parts = [{"dataset": components["oasst"]["dataset"] or "OASST conversations",
+                  "rows": components["oasst"]["rows"], "config": "first question/answer pairs"}]
+        commits = components["commitpackft"]
+        commit_source = args.commit_dataset or built.get("commit_data_dir") or "CommitPackFT (mined by octopack)"
+        parts += [{"dataset": commit_source, "config": language, "rows": rows}
+                  for language, rows in commits["rows_per_language"].items()]
+        rules = [{"name": reason, "dropped": count} for reason, count in sorted(built.get("drop_counts", {}).items())]
+        return {"kind": "octocoder-mix", "components": parts, "rules": rules,
+                "decontamination": built.get("decontamination"),
+                "columns": {"prompt": "the question (OASST) or commit subject + newline + old contents",
+                            "completion": "the answer (OASST) or the new contents",
+                            "source": "oasst or commitpackft", "lang": "the commit's language",
+                            "origin": "the OASST row or the commit SHA"}}
 
-    license_ids = data_license(args.license, "octocoder-mix", WHY_LICENSE)
-    output = Path(args.output)
-    configs = load_output_configs(output, "octocoder-mix build")
-    built = read_build_facts(output, "octocoder-mix build")
-    components = built["components"]
-    parts = [{"dataset": components["oasst"]["dataset"] or "OASST conversations", "rows": components["oasst"]["rows"],
-              "config": "first question/answer pairs"}]
-    commits = components["commitpackft"]
-    commit_source = args.commit_dataset or built.get("commit_data_dir") or "CommitPackFT (mined by octopack)"
-    parts += [{"dataset": commit_source, "config": language,
-               "rows": rows} for language, rows in commits["rows_per_language"].items()]
-    rules = [{"name": reason, "dropped": count} for reason, count in sorted(built.get("drop_counts", {}).items())]
-    card = render_dataset_card({
-        "kind": "octocoder-mix", "repo_id": args.repo_id,
-        "license": license_ids,
-        "configs": {name: {"rows": len(data)} for name, data in configs.items()},
-        "components": parts, "rules": rules, "decontamination": built.get("decontamination"),
-        "columns": {"prompt": "the question (OASST) or commit subject + newline + old contents",
-                    "completion": "the answer (OASST) or the new contents", "source": "oasst or commitpackft",
-                    "lang": "the commit's language", "origin": "the OASST row or the commit SHA"},
-    })
-    return push_with_card(args, configs, card)
+    return push_output(args, "octocoder-mix", "octocoder-mix build", WHY_LICENSE, card_facts)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

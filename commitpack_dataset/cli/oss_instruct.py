@@ -31,17 +31,15 @@ from commitpack_dataset.cli.files import prepare_output
 from commitpack_dataset.cli.teacher import FORMATS, write_rows  # noqa: F401  (write_rows: public here too)
 from commitpack_dataset.cli.teacher import add_benchmark_sources as _add_benchmark_sources
 from commitpack_dataset.cli.teacher import (
-    LICENSE_HELP,
+    BUILD_FILE,
+    add_push_parser,
     add_teacher_arguments,
-    data_license,
     decontamination_facts,
-    load_output_configs,
-    push_with_card,
+    push_output,
     teacher_facts,
     teacher_kwargs,
 )
 
-BUILD_FILE = "build.json"
 WHY_LICENSE = ("the generated data's license depends on the seeds' (code from The Stack keeps its repositories' "
                "licenses) and on the teacher's terms of use (some providers restrict training models on their "
                "outputs), so octopack cannot choose it")
@@ -104,12 +102,8 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     stats.add_argument("--png")
     stats.set_defaults(handler=command_stats)
 
-    push = commands.add_parser("push", help="push to the Hub, one config per language")
-    push.add_argument("output", help="a generate or decontaminate output directory")
-    push.add_argument("repo_id")
-    push.add_argument("--private", action="store_true")
-    push.add_argument("--license", help=LICENSE_HELP)
-    push.add_argument("--dry-run", action="store_true", help="show what would be pushed")
+    push = add_push_parser(commands, "push to the Hub, one config per language, with a dataset card",
+                           "a generate or decontaminate output directory")
     push.set_defaults(handler=command_push)
     return parser
 
@@ -279,23 +273,15 @@ def command_stats(args: argparse.Namespace) -> int:
 
 
 def command_push(args: argparse.Namespace) -> int:
-    from hub_cards.dataset_card import render_dataset_card
+    def card_facts(built: dict, configs: dict) -> dict:
+        report = built.get("decontamination")
+        return {"kind": "oss-instruct",
+                "seeds": [{"dataset": (built.get("seeds") or {}).get("dataset") or "local files / repositories",
+                           "note": "1-15 consecutive lines per seed (Magicoder's rule)"}],
+                "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
+                "decontamination": decontamination_facts([report] if report else [])}
 
-    license_ids = data_license(args.license, "oss-instruct", WHY_LICENSE)
-    output = Path(args.output)
-    configs = load_output_configs(output, "oss-instruct")
-    facts_path = output / BUILD_FILE
-    built = json.loads(facts_path.read_text(encoding="utf-8")) if facts_path.is_file() else {}
-    report = built.get("decontamination")
-    card = render_dataset_card({
-        "kind": "oss-instruct", "repo_id": args.repo_id, "license": license_ids,
-        "configs": {name: {"rows": len(data)} for name, data in configs.items()},
-        "seeds": [{"dataset": (built.get("seeds") or {}).get("dataset") or "local files / repositories",
-                   "note": "1-15 consecutive lines per seed (Magicoder's rule)"}],
-        "teacher": {k: v for k, v in (built.get("teacher") or {}).items() if v is not None} or None,
-        "decontamination": decontamination_facts([report] if report else []),
-    })
-    return push_with_card(args, configs, card)
+    return push_output(args, "oss-instruct", "oss-instruct generate", WHY_LICENSE, card_facts, build_required=False)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -1,17 +1,19 @@
-"""What the teacher-driven commands (``oss-instruct``, ``evol-instruct``) share: the teacher and
-benchmark options, writing rows, reading a generate output back as configs, and the card facts
-of a teacher and of a decontamination report."""
+"""What the teacher-driven commands (``oss-instruct``, ``evol-instruct``) and ``octocoder-mix`` share:
+the teacher and benchmark options, writing rows, reading an output back as configs with its
+``build.json``, the card facts of a teacher and of a decontamination report, and ``push`` (its
+options, the license check, the card, one commit)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from commitpack_dataset.cli.errors import CliError
 
 FORMATS = ("jsonl", "parquet")
+BUILD_FILE = "build.json"  # an output's card facts, beside data/
 
 
 def add_benchmark_sources(parser: argparse.ArgumentParser) -> None:
@@ -52,13 +54,14 @@ def write_rows(dataset, target: Path, file_format: str) -> None:
             dataset.to_parquet(str(temporary))
 
 
-def load_output_configs(output: Path, command: str) -> dict:
-    """``{config: Dataset}`` of the ``data/<config>/`` folders of a generate output."""
+def load_output_configs(output: Path, producer: str) -> dict:
+    """``{config: Dataset}`` of the ``data/<config>/`` folders of an output written by ``producer``
+    (e.g. ``oss-instruct generate``, named by the error when there is none)."""
     import datasets
 
     folders = sorted(p for p in (output / "data").glob("*") if p.is_dir() and any(p.iterdir()))
     if not folders:
-        raise CliError(f"no data under {output / 'data'}: run '{command} generate' first")
+        raise CliError(f"no data under {output / 'data'}: run '{producer}' first")
     configs = {}
     for folder in folders:
         files = sorted(str(p) for p in folder.iterdir() if p.suffix in (".jsonl", ".parquet"))
@@ -95,10 +98,13 @@ def read_reports(directory: Path) -> list:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.rglob("report.json"))]
 
 
-def read_build_facts(output: Path, command: str) -> dict:
-    """The ``build.json`` card facts of an output directory (a CliError naming ``command`` when absent)."""
-    path = output / "build.json"
+def read_build_facts(output: Path, command: str, required: bool = True) -> dict:
+    """The ``build.json`` card facts of an output directory (a CliError naming ``command`` when absent
+    and ``required``, else ``{}``)."""
+    path = output / BUILD_FILE
     if not path.is_file():
+        if not required:
+            return {}
         raise CliError(f"{path} not found: push the output of '{command}' (it holds the card's facts)")
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -127,6 +133,36 @@ def data_license(values, command: str, why: str):
     except MetadataError as error:
         raise CliError(f"--license: {error}") from None
     return values[0] if len(values) == 1 else sorted(set(values))
+
+
+def add_push_parser(commands, help: str, output_help: str, *, several_licenses: bool = False,
+                    license_note: str = "") -> argparse.ArgumentParser:
+    """``push OUTPUT REPO_ID [--private] --license ID [--dry-run]`` on ``commands``; the caller sets
+    the handler (and adds its own options)."""
+    push = commands.add_parser("push", help=help)
+    push.add_argument("output", help=output_help)
+    push.add_argument("repo_id")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--license", nargs="+" if several_licenses else None, help=LICENSE_HELP + license_note)
+    push.add_argument("--dry-run", action="store_true", help="print the files and the card; send nothing")
+    return push
+
+
+def push_output(args: argparse.Namespace, command: str, producer: str, why_license: str, card_facts: Callable,
+                build_required: bool = True) -> int:
+    """``COMMAND push``: the license checked first (:func:`data_license`), the output's configs and
+    ``build.json`` read back, the dataset card of ``card_facts(built, configs)`` (the kind's facts)
+    plus the repository, license and rows per config, pushed in one commit."""
+    from hub_cards.dataset_card import render_dataset_card
+
+    license_ids = data_license(args.license, command, why_license)
+    output = Path(args.output)
+    configs = load_output_configs(output, producer)
+    built = read_build_facts(output, producer, required=build_required)
+    card = render_dataset_card({"repo_id": args.repo_id, "license": license_ids,
+                                "configs": {name: {"rows": len(data)} for name, data in configs.items()},
+                                **card_facts(built, configs)})
+    return push_with_card(args, configs, card)
 
 
 def push_with_card(args: argparse.Namespace, configs: dict, card, **options: Any) -> int:
