@@ -38,5 +38,14 @@ def test_data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def benchmark_sources(test_data_dir: Path) -> dict[str, str]:
+    """The builders' and the decontamination's ``humaneval_source``, ``mbpp_source`` and
+    ``humanevalpack_dir``, pointing at the local copies (nothing from the Hub)."""
+    return {"humaneval_source": str(test_data_dir / "benchmarks" / "HumanEval.jsonl.gz"),
+            "mbpp_source": str(test_data_dir / "benchmarks" / "mbpp.jsonl"),
+            "humanevalpack_dir": str(test_data_dir / "humanevalpack")}
+
+
+@pytest.fixture(scope="session")
 def humanevalpack_dir(test_data_dir: Path) -> Path:
     return test_data_dir / "humanevalpack"
