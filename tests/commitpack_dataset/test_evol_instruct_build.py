@@ -8,10 +8,8 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ import pytest
 from commitpack_dataset.evol_instruct import CODE_METHODS, FIELDS, EvolInstruct, row_fingerprint
 from commitpack_dataset.evol_instruct.builder import RESPONSE_CACHE
 from commitpack_dataset.generation import GenerationRequest, ResponseCache
+from tests.support.processes import sigkill_when
 from tests.support.scripted_openai import Reply
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -81,13 +80,6 @@ def sent_request(body):
     return GenerationRequest(model=body["model"], messages=body["messages"], n=body.get("n", 1),
                              temperature=body["temperature"], top_p=body.get("top_p", 1.0),
                              max_tokens=body["max_tokens"], stop=body.get("stop") or (), seed=body["seed"])
-
-
-@pytest.fixture(scope="module")
-def benchmark_sources(test_data_dir):
-    return {"humaneval_source": str(test_data_dir / "benchmarks" / "HumanEval.jsonl.gz"),
-            "mbpp_source": str(test_data_dir / "benchmarks" / "mbpp.jsonl"),
-            "humanevalpack_dir": str(test_data_dir / "humanevalpack")}
 
 
 @pytest.fixture(scope="module")
@@ -249,14 +241,8 @@ def test_a_killed_build_resumes_paying_for_nothing_twice(scripted_openai, tmp_pa
     child = subprocess.Popen([sys.executable, str(build), str(cache), str(seeds), server.base_url],
                              env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, start_new_session=True)
-    try:  # 8 evolutions, 8 answers, 8 evolutions, 8 answers: kill in round 1's answers
-        deadline = time.monotonic() + 180
-        while server.count() < 11 and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert child.poll() is None, child.stderr.read().decode()[-2000:]
-        os.killpg(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(30)
+    # 8 evolutions, 8 answers, 8 evolutions, 8 answers: kill in round 1's answers
+    sigkill_when(child, lambda: server.count() >= 11, 180, lambda: child.stderr.read().decode())
     with ResponseCache(cache / RESPONSE_CACHE) as stored:
         answered = stored.fingerprints()
     assert 8 <= len(answered) < 16

@@ -45,13 +45,6 @@ def mix_repo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sources(test_data_dir):
-    return {"humaneval_source": str(test_data_dir / "benchmarks" / "HumanEval.jsonl.gz"),
-            "mbpp_source": str(test_data_dir / "benchmarks" / "mbpp.jsonl"),
-            "humanevalpack_dir": str(test_data_dir / "humanevalpack")}
-
-
-@pytest.fixture(scope="module")
 def sample_rows(test_data_dir):
     path = test_data_dir / "octocoder" / "oasst_code_sample.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -84,29 +77,29 @@ def first_phrase_in_list_order(text: str, phrases: list) -> str:
 
 
 @pytest.fixture(scope="module")
-def humaneval_solution(sources):
+def humaneval_solution(benchmark_sources):
     from humanevalpack_metric.benchmarks import load_humaneval
 
-    return load_humaneval(sources["humaneval_source"])[0]["canonical_solution"]
+    return load_humaneval(benchmark_sources["humaneval_source"])[0]["canonical_solution"]
 
 
-def build(tmp_path, oasst_rows, mix_repo, sources, **changes):
+def build(tmp_path, oasst_rows, mix_repo, benchmark_sources, **changes):
     options = dict(commit_source="mine", commit_repositories=(str(mix_repo.path),),
-                   commit_builder_kwargs=COMMIT_OPTIONS, commit_samples=10, seed=1, **sources)
+                   commit_builder_kwargs=COMMIT_OPTIONS, commit_samples=10, seed=1, **benchmark_sources)
     options.update(changes)
     builder = OctoCoderMix(cache_dir=str(tmp_path / "cache"), oasst_rows=oasst_rows, **options)
     builder.download_and_prepare(download_mode="force_redownload")
     return builder, builder.as_dataset("train").to_list()
 
 
-def test_mix_counts_phrases_seededness_and_training_form(tmp_path, mix_repo, sources, sample_rows,
+def test_mix_counts_phrases_seededness_and_training_form(tmp_path, mix_repo, benchmark_sources, sample_rows,
                                                          humaneval_solution):
     from commitpack_dataset import CommitPackFT
     from commitpack_dataset.octocoder_mix import unwanted_phrases
 
     plants = planted(humaneval_solution)
     oasst_rows = sample_rows + list(plants.values())
-    builder, rows = build(tmp_path, oasst_rows, mix_repo, sources)
+    builder, rows = build(tmp_path, oasst_rows, mix_repo, benchmark_sources)
 
     assert [list(row) for row in rows] == [list(FIELDS)] * len(rows)
     oasst = [row for row in rows if row["source"] == "oasst"]
@@ -149,14 +142,14 @@ def test_mix_counts_phrases_seededness_and_training_form(tmp_path, mix_repo, sou
     assert len({row["origin"] for row in commits}) == 10
 
     # seededness: the same seed gives the same rows in the same order, another seed other commits
-    _, again = build(tmp_path, oasst_rows, mix_repo, sources)
+    _, again = build(tmp_path, oasst_rows, mix_repo, benchmark_sources)
     assert again == rows
-    _, other = build(tmp_path, oasst_rows, mix_repo, sources, seed=2)
+    _, other = build(tmp_path, oasst_rows, mix_repo, benchmark_sources, seed=2)
     assert {r["origin"] for r in other if r["source"] == "commitpackft"} != {r["origin"] for r in commits}
     assert sorted(r["prompt"] for r in other if r["source"] == "oasst") == sorted(r["prompt"] for r in oasst)
     # per-language sampling: an equal share of each language
-    _, even = build(tmp_path, sample_rows[:3], mix_repo, sources, commit_samples=12, commit_sampling="per_language",
-                    completion_prefix="\n")
+    _, even = build(tmp_path, sample_rows[:3], mix_repo, benchmark_sources, commit_samples=12,
+                    commit_sampling="per_language", completion_prefix="\n")
     per_language = Counter(r["lang"] for r in even if r["source"] == "commitpackft")
     assert per_language == {language: 2 for language in SIX}
     assert all(r["completion"].startswith("\n") for r in even if r["source"] == "commitpackft")
@@ -218,7 +211,8 @@ def test_config_errors(tmp_path):
         OctoCoderMix(cache_dir=str(tmp_path), commit_source="mine", include_oasst=False).download_and_prepare()
 
 
-def test_the_tiny_recipe_trains_on_a_locally_built_mix(tmp_path, mix_repo, sources, test_data_dir, tiny_model_dir):
+def test_the_tiny_recipe_trains_on_a_locally_built_mix(tmp_path, mix_repo, benchmark_sources, test_data_dir,
+                                                       tiny_model_dir):
     from octo_trainer.train import parse_args, run
 
     recipe = yaml.safe_load((Path(octo_trainer.__file__).parent / "recipes" / "tiny-cpu" /
@@ -226,7 +220,7 @@ def test_the_tiny_recipe_trains_on_a_locally_built_mix(tmp_path, mix_repo, sourc
     (source,) = recipe["datasets"]
     assert source["builder"] == "octocoder-mix"
     source["builder_kwargs"].update(oasst_dataset=str(test_data_dir / "octocoder" / "oasst_code_sample.jsonl"),
-                                    commit_repositories=[str(mix_repo.path)], **sources)
+                                    commit_repositories=[str(mix_repo.path)], **benchmark_sources)
     source["cache_dir"] = str(tmp_path / "cache")
     recipe.update(output_dir=str(tmp_path / "out"), max_steps=2, model_name_or_path=str(tiny_model_dir),
                   max_length=128, per_device_train_batch_size=2, gradient_accumulation_steps=1)

@@ -6,11 +6,9 @@ execution check in Python, JavaScript and C++."""
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import pytest
 from commitpack_dataset.generation import GenerationRequest, ResponseCache
 from commitpack_dataset.oss_instruct import FIELDS, OSSInstruct
 from commitpack_dataset.oss_instruct.builder import RESPONSE_CACHE
+from tests.support.processes import sigkill_when
 from tests.support.scripted_openai import Reply
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +44,6 @@ def sent_request(body):
     return GenerationRequest(model=body["model"], messages=body["messages"], n=body.get("n", 1),
                              temperature=body["temperature"], top_p=body.get("top_p", 1.0),
                              max_tokens=body["max_tokens"], seed=body["seed"])
-
-
-@pytest.fixture(scope="module")
-def benchmark_sources(test_data_dir):
-    return {"humaneval_source": str(test_data_dir / "benchmarks" / "HumanEval.jsonl.gz"),
-            "mbpp_source": str(test_data_dir / "benchmarks" / "mbpp.jsonl"),
-            "humanevalpack_dir": str(test_data_dir / "humanevalpack")}
 
 
 CASES = ["ok", "rate_limited", "server_error", "slow", "truncated", "malformed_json", "no_headers", "dup",
@@ -173,14 +165,7 @@ def test_a_killed_build_resumes_paying_for_nothing_twice(scripted_openai, tmp_pa
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     child = subprocess.Popen([sys.executable, str(script), str(cache), str(seeds), server.base_url], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while server.count() < 7 and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert child.poll() is None, child.stderr.read().decode()[-2000:]
-        os.killpg(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(30)
+    sigkill_when(child, lambda: server.count() >= 7, 120, lambda: child.stderr.read().decode())
     with ResponseCache(cache / RESPONSE_CACHE) as stored:
         answered = stored.fingerprints()
     assert 5 <= len(answered) < len(cases)

@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from octo_trainer.evaluation import EvalArguments, run_evaluation
 from tests.conftest import REPO_ROOT
 from tests.octo_trainer.eval_answers import ReferenceModel
+from tests.support.processes import sigkill_when
 
 TOTAL = 2 * 6  # two tasks x six problems, one request each
 
@@ -48,12 +48,8 @@ def test_a_killed_run_resumes_without_paying_twice(scripted_openai, test_data_di
     process = subprocess.Popen(_argv(_options(server, test_data_dir, killed)), cwd=REPO_ROOT,
                                env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while server.count() < 5 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL, stderr.decode()[-2000:]
+    sigkill_when(process, lambda: server.count() >= 5, 240, lambda: process.stderr.read().decode())
+    assert process.returncode == -signal.SIGKILL
     sent_before = server.keys()
     assert 5 <= len(sent_before) < TOTAL
     assert not (killed / "results.json").exists()

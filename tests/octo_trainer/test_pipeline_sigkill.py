@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
 
 from tests.commitpack_dataset.gitrepo import GitRepo, build_two_language_history
 from tests.octo_trainer.test_pipeline_run import OCTOPACK, pipeline_env, run_octopack, states
+from tests.support.processes import sigkill_when
 
 KEY_ENV, KEY = "OCTOPACK_TEST_TEACHER_KEY", "sk-test-4c1d9e0b7a-never-written"
 EVOLVE_MARKER = "#Given Test#"  # in every Code Evol-Instruct evolution prompt
@@ -55,13 +53,8 @@ def test_a_killed_run_resumes_without_redoing_stages_or_resending_requests(tmp_p
     with open(log, "w") as handle:
         process = subprocess.Popen([str(OCTOPACK), "run", str(config), "--until", "evol_instruct", "--no-progress"],
                                    stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 900
-    while sum(EVOLVE_MARKER in key for key in server.keys()) < 3:  # midway through Evol-Instruct's round
-        assert process.poll() is None, f"the run ended before the kill:\n{log.read_text()[-4000:]}"
-        assert time.monotonic() < deadline, log.read_text()[-4000:]
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
+    # midway through Evol-Instruct's round
+    sigkill_when(process, lambda: sum(EVOLVE_MARKER in key for key in server.keys()) >= 3, 900, log.read_text)
     killed_at = server.keys()  # every request received before the kill, in arrival order
     finished = {name for name in ("mine", "filter", "oss_instruct", "evol_instruct")
                 if any((run_dir / "stages" / name).glob("*/complete.json"))}
