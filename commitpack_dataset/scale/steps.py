@@ -249,8 +249,9 @@ class LanguageParquetWriter(ParquetWriter):
     def __init__(self, output_dir: str, max_file_size: int = MAX_FILE_BYTES):
         import pyarrow as pa
 
-        super().__init__(output_dir, output_filename=config_data_dir("${config}") + "/${rank}.parquet", adapter=commitpack_row,
-                         schema=pa.schema([(name, pa.string()) for name in FIELDS]), max_file_size=max_file_size)
+        super().__init__(output_dir, output_filename=config_data_dir("${config}") + "/${rank}.parquet",
+                         adapter=commitpack_row, schema=pa.schema([(name, pa.string()) for name in FIELDS]),
+                         max_file_size=max_file_size)
 
     def _get_output_filename(self, document: Document, rank=0, **kwargs) -> str:
         from commitpack_dataset.languages import config_name

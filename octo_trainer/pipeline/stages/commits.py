@@ -5,8 +5,8 @@
 ``commitpack mine`` writes, with its function), ``drop_counts.json`` and ``card_facts.json`` (the
 dataset card's facts, :mod:`commitpack_dataset.cards`). ``filter`` runs the CommitPackFT rules over
 those rows (as ``commitpack filter`` does, with its function) into the same layout; its card facts
-count every rule from mining on. The fingerprint of ``mine`` includes the commit each repository is at, so a new commit in a
-mined repository reruns both.
+count every rule from mining on. The fingerprint of ``mine`` includes the commit each repository is
+at, so a new commit in a mined repository reruns both.
 """
 
 from __future__ import annotations
