@@ -15,8 +15,8 @@ Generic on purpose: it imports none of octopack's other packages and takes plain
   :func:`update_model_card` (new results, no retraining), :func:`push_folder`.
 * Recipes (:mod:`hub_cards.recipes`, :mod:`hub_cards.recipe_push`): :func:`push_recipes`,
   :func:`pull_recipe` by ``hf://owner/repo[@revision]/path.yaml``.
-* The dev hub (:mod:`hub_cards.dev_hub`): a local Hub-API server (``octopack-hub serve``).
-* Command line (:mod:`hub_cards.cli`): ``octopack-hub push|pull dataset|metric|model|recipes ...``.
+* The dev hub (:mod:`hub_cards.dev_hub`): a local Hub-API server (``octopack hub serve``).
+* Command line (:mod:`hub_cards.cli`): ``octopack hub push|pull dataset|metric|model|recipes ...``.
 
 Heavy imports (huggingface_hub, datasets, jinja2, yaml) happen inside the functions.
 """

@@ -18,7 +18,7 @@ from hub_cards.commit import CommitPlan, push_plan
 from hub_cards.recipes import RECIPE_SUFFIXES, recipe_url
 
 #: The command a recipe card tells users to run (the suite's SFT entry point).
-RUN_COMMAND = "octopack-sft --config"
+RUN_COMMAND = "octopack sft --config"
 #: Repository types recipes are pushed to.
 PUSH_REPO_TYPES = ("model", "dataset")
 RECIPE_CARD_TEMPLATE = "recipe_card.md"

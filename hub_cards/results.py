@@ -13,7 +13,7 @@
       }
     }
 
-This is also what ``octopack-eval`` writes (``octo_trainer/evaluation/report.py``, schema_version
+This is also what ``octopack eval`` writes (``octo_trainer/evaluation/report.py``, schema_version
 1): ``results`` is a list of entries ``{"task": "fixtests", "language": "python", "metrics":
 {"pass@1": ...}, "problems": 164, "complete": true, ...}``, the sampling settings are under
 ``generation`` and the model is ``{"label": ..., "name_or_path": ...}``. Its HumanEval and MBPP

@@ -1,7 +1,7 @@
 """User errors of a training recipe, and the "did you mean" hint they carry.
 
 A :class:`RecipeError` is a mistake in what the user wrote (a recipe key, a value, a data source,
-a column map), never a bug: ``octopack-sft`` prints its message as one line and exits with status
+a column map), never a bug: ``octopack sft`` prints its message as one line and exits with status
 2, without a traceback. Each message names the problem and the fix. It is a ``ValueError``, so
 code that called the trainer's functions directly and caught ``ValueError`` keeps working.
 """

@@ -1,10 +1,10 @@
-"""Supervised fine-tuning from a recipe: ``octopack-sft --config recipe.yaml [--field value ...]``.
+"""Supervised fine-tuning from a recipe: ``octopack sft --config recipe.yaml [--field value ...]``.
 
 Shaped like TRL's own ``trl/scripts/sft.py``: :func:`make_parser` builds the ``TrlParser`` over
 (:class:`~octo_trainer.data.DataArguments`, ``SFTConfig``, ``ModelConfig``) -- standalone, or
 as the ``sft`` subcommand of a parent parser (``make_parser(subparsers)``) -- and a thin
 :func:`main` trains on the parsed dataclasses. ``python -m octo_trainer.train`` (what
-``accelerate launch -m`` runs) and the ``octopack-sft`` console script go through :func:`cli`,
+``accelerate launch -m`` runs) and the ``octopack sft`` console script go through :func:`cli`,
 which prints a user error (:class:`~octo_trainer.errors.RecipeError`: unknown key, bad value,
 missing column, unknown recipe) as one line and exits with status 2.
 
@@ -51,14 +51,14 @@ from octo_trainer.recipe_files import RESOLVED_RECIPE, list_recipes, recipe_path
 PROG = "octopack-sft"
 #: ``model_name_or_path`` value that stands for the project's tiny model (built and cached).
 TINY_MODEL = "octopack-tiny"
-#: What ``octopack-sft`` reports as one line, without a traceback.
+#: What ``octopack sft`` reports as one line, without a traceback.
 USER_ERRORS = (RecipeError, RecipeNotFoundError, RecipeURLError)
 EXAMPLES = """\
 examples:
-  octopack-sft --config tiny-cpu/lora --datasets rows.jsonl --output_dir out/
-  octopack-sft --config tiny-cpu/lora --datasets rows.jsonl:instruction=question,response=answer
-  octopack-sft --config magicoder/qlora --model_name_or_path deepseek-ai/deepseek-coder-6.7b-base
-  octopack-sft --config hf://my-org/recipes@v1/magicoder/lora.yaml --output_dir out/
+  octopack sft --config tiny-cpu/lora --datasets rows.jsonl --output_dir out/
+  octopack sft --config tiny-cpu/lora --datasets rows.jsonl:instruction=question,response=answer
+  octopack sft --config magicoder/qlora --model_name_or_path deepseek-ai/deepseek-coder-6.7b-base
+  octopack sft --config hf://my-org/recipes@v1/magicoder/lora.yaml --output_dir out/
 
 --datasets rows: prompt/completion, messages or text columns train as TRL's SFTTrainer trains
 them; instruction/response(/context) columns are rendered with --prompt_format. Map other
@@ -119,7 +119,7 @@ def main(data_args: DataArguments, training_args, model_args, recipe_source: str
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
-    """``octopack-sft``: parse the recipe and the command line, train; a user error is one line
+    """``octopack sft``: parse the recipe and the command line, train; a user error is one line
     on stderr and exit status 2.
 
     A ``--config`` naming no file and no shipped recipe fails before TRL is even imported.
@@ -263,7 +263,7 @@ def push_outputs(trainer, training_args):
     return push_folder(
         training_args.output_dir, hub_repo_id(trainer, training_args),
         revision=training_args.hub_revision, private=training_args.hub_private_repo,
-        token=training_args.hub_token, commit_message="End of training (octopack-sft)",
+        token=training_args.hub_token, commit_message="End of training (octopack sft)",
     )
 
 

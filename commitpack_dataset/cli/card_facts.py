@@ -4,7 +4,7 @@
 ``hub_cards.DatasetCardFacts`` of the build without its repository (sources at their revisions,
 every rule with its drop count; ``commitpack_dataset.cards``). ``push`` and ``scale --push-to-hub``
 render the dataset card from it (``hub_cards.cli.push.dataset_card_from_facts``, which checks the
-rows per config against the data being pushed); ``octopack-hub push dataset OUT`` reads the same
+rows per config against the data being pushed); ``octopack hub push dataset OUT`` reads the same
 file. The pipeline's mine and filter stages (``octo_trainer.pipeline.stages.commits``) write their
 outputs with the same functions.
 """

@@ -1,16 +1,16 @@
-"""``octopack-hub``: push and pull everything the suite makes, render cards, run the dev hub.
+"""``octopack hub``: push and pull everything the suite makes, render cards, run the dev hub.
 
-    octopack-hub push dataset FOLDER REPO_ID [--facts card_facts.json] [--split train]
-    octopack-hub push metric  REPO_ID [--module humanevalpack_metric.py --card README.md] [--requirement R]
-    octopack-hub push model   FOLDER REPO_ID [--results results.json]
-    octopack-hub push recipes FOLDER REPO_ID [--files GLOB ...] [--repo-type model|dataset] [--license ID]
-    octopack-hub push results results.json REPO_ID        # new evaluation results, no retraining
+    octopack hub push dataset FOLDER REPO_ID [--facts card_facts.json] [--split train]
+    octopack hub push metric  REPO_ID [--module humanevalpack_metric.py --card README.md] [--requirement R]
+    octopack hub push model   FOLDER REPO_ID [--results results.json]
+    octopack hub push recipes FOLDER REPO_ID [--files GLOB ...] [--repo-type model|dataset] [--license ID]
+    octopack hub push results results.json REPO_ID        # new evaluation results, no retraining
         every push: [--revision BRANCH] [--private] [--dry-run] [--message TEXT]
-    octopack-hub pull dataset|metric|model REPO_ID [--revision R] [--output DIR] [--config C]
-    octopack-hub pull recipe hf://owner/repo[@revision]/path.yaml [--output FILE]
-    octopack-hub card dataset card_facts.json [--output README.md]
-    octopack-hub card results results.json README.md [--output README.md]
-    octopack-hub serve [--port 8900] [--root DIR] [--token T]
+    octopack hub pull dataset|metric|model REPO_ID [--revision R] [--output DIR] [--config C]
+    octopack hub pull recipe hf://owner/repo[@revision]/path.yaml [--output FILE]
+    octopack hub card dataset card_facts.json [--output README.md]
+    octopack hub card results results.json README.md [--output README.md]
+    octopack hub serve [--port 8900] [--root DIR] [--token T]
 
 Every push is one commit (``hub_cards.commit``); ``--dry-run`` prints the files and the card and
 sends nothing. ``HF_ENDPOINT`` and ``HF_TOKEN`` (or ``hf auth login``) apply; pulls work offline
@@ -35,7 +35,7 @@ PROG = "octopack-hub"
 
 
 def make_parser(subparsers=None, name: str = "hub") -> argparse.ArgumentParser:
-    """The ``octopack-hub`` parser, or its ``name`` subcommand on ``subparsers`` (TRL's pattern)."""
+    """The ``octopack hub`` parser, or its ``name`` subcommand on ``subparsers`` (TRL's pattern)."""
     description = "Push and pull everything the suite makes, render cards, run the dev hub."
     if subparsers is None:
         parser = argparse.ArgumentParser(prog=PROG, description=description)
@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def hub_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``octopack-hub``."""
+    """Entry point of ``octopack hub``."""
     return run(make_parser().parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``octopack-recipes push DIR REPO_ID ...`` / ``pull hf://...``: the recipe commands of
-    ``octopack-hub push recipes`` / ``pull recipe`` under their older name."""
+    ``octopack hub push recipes`` / ``pull recipe`` under their older name."""
     parser = argparse.ArgumentParser(prog="octopack-recipes", description="Push and pull SFT recipes "
                                      "(an alias of `octopack-hub push recipes` / `octopack-hub pull recipe`).")
     commands = parser.add_subparsers(dest="command", required=True)

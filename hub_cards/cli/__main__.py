@@ -1,4 +1,4 @@
-"""``python -m hub_cards.cli``: the ``octopack-hub`` command."""
+"""``python -m hub_cards.cli``: the ``octopack hub`` command."""
 
 from hub_cards.cli import hub_main
 

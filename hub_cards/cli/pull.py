@@ -1,4 +1,4 @@
-"""``octopack-hub pull dataset|metric|model|recipe``: into the Hub cache (offline once pulled)."""
+"""``octopack hub pull dataset|metric|model|recipe``: into the Hub cache (offline once pulled)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``octopack-hub push dataset|metric|model|recipes|results``: one commit each, or a ``--dry-run``."""
+"""``octopack hub push dataset|metric|model|recipes|results``: one commit each, or a ``--dry-run``."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ huggingface_hub 2.4 (``hf_api.py``, ``_commit_api.py``, ``lfs.py``, ``file_downl
 
 Start it::
 
-    octopack-hub serve --port 8900 --root ~/octopack-hub     # prints the variables to export
+    octopack hub serve --port 8900 --root ~/octopack-hub     # prints the variables to export
     export HF_ENDPOINT=http://127.0.0.1:8900 HF_TOKEN=hf_dev_... HF_HUB_DISABLE_XET=1
 
 or in Python (tests, pipelines): ``with HubServer(root, tokens={token: "me"}) as hub: ...`` and

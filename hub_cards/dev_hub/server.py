@@ -1,4 +1,4 @@
-"""Run the dev hub: a background-thread server for tests and pipelines, or ``octopack-hub serve``."""
+"""Run the dev hub: a background-thread server for tests and pipelines, or ``octopack hub serve``."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ class HubServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (what ``octopack-hub serve`` does)."""
+        """Serve in this thread until interrupted (what ``octopack hub serve`` does)."""
         self._httpd.serve_forever()
 
     def stop(self) -> None:

@@ -3,7 +3,7 @@
     from octo_trainer.evaluation import EvalArguments, run_evaluation
     results = run_evaluation(model_name_or_path="bigcode/octocoder", prompt_format="octocoder")
 
-or ``octopack-eval --model_name_or_path ... --prompt_format ...`` (:mod:`.cli`). Modules, one job
+or ``octopack eval --model_name_or_path ... --prompt_format ...`` (:mod:`.cli`). Modules, one job
 each: :mod:`.config` (settings), :mod:`.prompts` and :mod:`.plain` (HumanEvalPack, HumanEval and
 MBPP prompts), :mod:`.stopping` (the harness's end-of-function rules), :mod:`.backends` (the
 model behind the generation client), :mod:`.generate`, :mod:`.diffs` (patch application for the

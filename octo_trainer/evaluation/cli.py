@@ -1,4 +1,4 @@
-"""``octopack-eval``: evaluate a model from a checkpoint or an endpoint into a run directory.
+"""``octopack eval``: evaluate a model from a checkpoint or an endpoint into a run directory.
 
 Every :class:`~.config.EvalArguments` field is a flag (``--n_samples 5``; dashes work too) and a
 key of an optional YAML ``--config`` file (flags win), as ``trl``'s scripts. :func:`make_parser`
@@ -18,15 +18,15 @@ PROG = "octopack-eval"
 EXAMPLES = """\
 examples:
   # the paper's Table 2 (Fix tests, Explain, Synthesize x 6 languages), T=0.2, n=20
-  octopack-eval --model_name_or_path bigcode/octocoder --prompt_format octocoder
+  octopack eval --model_name_or_path bigcode/octocoder --prompt_format octocoder
   # a LoRA adapter, greedy, HumanEval + MBPP in the Magicoder form
-  octopack-eval --model_name_or_path out/magicoder-lora --prompt_format magicoder \\
+  octopack eval --model_name_or_path out/magicoder-lora --prompt_format magicoder \\
       --tasks humaneval mbpp --greedy
   # any OpenAI-compatible endpoint (vLLM, TGI, transformers serve, OpenAI)
-  octopack-eval --base_url http://127.0.0.1:8000/v1 --model_name_or_path my-model \\
+  octopack eval --base_url http://127.0.0.1:8000/v1 --model_name_or_path my-model \\
       --tokenizer my-org/my-model --prompt_format chat --tasks fixtests --languages python rust
   # a YAML file with the same keys
-  octopack-eval --config eval.yaml --output_dir outputs/eval/run1
+  octopack eval --config eval.yaml --output_dir outputs/eval/run1
 
 The run directory holds generations.jsonl, scores.jsonl, results.json, table.md and chart.png;
 run the same command again to resume (nothing finished is generated or executed twice).

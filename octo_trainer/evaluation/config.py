@@ -1,5 +1,5 @@
 """The evaluation runner's settings: one dataclass, parsed from the command line and/or a YAML
-file with the same keys (``TrlParser``: ``octopack-eval --config eval.yaml --n_samples 5``).
+file with the same keys (``TrlParser``: ``octopack eval --config eval.yaml --n_samples 5``).
 
 Defaults are the OctoPack paper's (temperature 0.2, top_p 0.95, 20 samples per problem, 2048
 tokens of prompt + generation, the harness's seed 0); ``greedy: true`` is one sample at

@@ -122,7 +122,7 @@ def load_results(path: str | Path) -> dict:
         path = path / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"no results.json at {path}: pass a run directory of "
-                                "octopack-eval or its results.json")
+                                "octopack eval or its results.json")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -95,7 +95,7 @@ def test_push_tiny_recipes_with_a_readme_and_pull_them_back(local_hub, tmp_path)
     card = ModelCard.load(repo_id)
     assert card.data.tags == ["octopack", "trl", "sft", "recipes"] and card.data.license == "apache-2.0"
     for path in shipped:
-        assert f"octopack-sft --config hf://{repo_id}/{path}" in card.text
+        assert f"octopack sft --config hf://{repo_id}/{path}" in card.text
     assert "| [tiny-cpu/lora.yaml](tiny-cpu/lora.yaml) | octopack-tiny | magicoder | LoRA r=8 | 4 × 2 |" in card.text
     assert "| [tiny-cpu/qlora.yaml](tiny-cpu/qlora.yaml) | octopack-tiny | magicoder | QLoRA 4-bit r=8 | 4 × 2 |" in card.text
     assert "Global batch 8 = per-device 4 x gradient accumulation 2 x 1 device (CPU)." in card.text  # comment

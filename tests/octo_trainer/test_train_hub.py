@@ -152,7 +152,7 @@ def test_push_to_hub_publishes_our_card_and_a_loadable_adapter(local_hub, tmp_pa
 
     # one commit after the repo was created: ours, not Trainer.save_model's "Model save" with TRL's card
     titles = [c.title for c in api.list_repo_commits(model_id)]
-    assert titles == ["End of training (octopack-sft)", "initial commit"], titles
+    assert titles == ["End of training (octopack sft)", "initial commit"], titles
     card = ModelCard.load(model_id)
     assert card.content == (out / MODEL_CARD).read_text()
     data = card.data.to_dict()
