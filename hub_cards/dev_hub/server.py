@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -147,7 +148,9 @@ def root_token(root: Path) -> str:
 
 def serve(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8900, token: str | None = None,
           namespace: str = DEFAULT_NAMESPACE, log: bool = False, out=sys.stdout) -> int:
-    """Serve the hub stored under ``root`` until Ctrl-C, after printing the environment to export."""
+    """Serve the hub stored under ``root`` until Ctrl-C or SIGTERM (a clean stop either way,
+    even when started with SIGINT ignored, as background jobs are), after printing the
+    environment to export."""
     root = Path(root).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     token = token or root_token(root)
@@ -158,6 +161,9 @@ def serve(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8900, to
     for name, value in client_env(server.endpoint, token).items():
         print(f"export {name}={value}", file=out)
     out.flush()
+    if threading.current_thread() is threading.main_thread():
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

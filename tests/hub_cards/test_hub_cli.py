@@ -108,9 +108,12 @@ def test_serve_prints_the_environment_and_keeps_token_and_repositories(tmp_path)
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    def start() -> tuple[subprocess.Popen, dict]:
+    def start(sigint_ignored: bool = False) -> tuple[subprocess.Popen, dict]:
+        # a background job (`cmd &` in a script, nohup) inherits SIGINT ignored
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
         process = subprocess.Popen([sys.executable, "-m", "hub_cards.cli", "serve", "--port", "0",
-                                    "--root", str(tmp_path / "hub")], stdout=subprocess.PIPE, text=True)
+                                    "--root", str(tmp_path / "hub")], stdout=subprocess.PIPE, text=True,
+                                   preexec_fn=ignore)
         exports = {}
         for line in process.stdout:
             if line.startswith("export "):
@@ -120,7 +123,7 @@ def test_serve_prints_the_environment_and_keeps_token_and_repositories(tmp_path)
                 return process, exports
         pytest.fail(f"octopack-hub serve exited with {process.wait()} before printing its environment")
 
-    process, env = start()
+    process, env = start(sigint_ignored=True)
     try:
         assert env["HF_HUB_DISABLE_XET"] == "1" and env["HF_ENDPOINT"].startswith("http://127.0.0.1:")
         api = HfApi(endpoint=env["HF_ENDPOINT"], token=env["HF_TOKEN"])
@@ -138,5 +141,5 @@ def test_serve_prints_the_environment_and_keeps_token_and_repositories(tmp_path)
         api = HfApi(endpoint=again["HF_ENDPOINT"], token=again["HF_TOKEN"])
         assert api.list_repo_files("octo-user/kept") == [".gitattributes", "notes.txt"]
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
