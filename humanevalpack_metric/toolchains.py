@@ -13,6 +13,7 @@ everything (the [toolchains] group of ``scripts/debian-packages.txt``).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -67,6 +68,23 @@ def sandbox_warning() -> str | None:
     return None
 
 
+def fallback_problem(toolchain_dir: Path | None = None) -> str | None:
+    """Why the sandbox's fallback (bubblewrap unable to isolate, running as root) could not run
+    programs needing ``toolchain_dir``: slot uids cannot pass one of its parents. Else None."""
+    if os.geteuid() != 0:
+        return None
+    path = Path(toolchain_dir or default_toolchain_dir()).absolute()
+    while not path.exists():
+        path = path.parent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            Sandbox(ro_binds=[path], mode="rlimit")
+        except SandboxUnavailable as unreachable:
+            return str(unreachable)
+    return None
+
+
 def prepare(languages=LANGUAGES, cache_dir: Path | None = None) -> dict[str, float]:
     """Warm every language's caches; language -> seconds taken. Raises on a missing tool."""
     cache_dir = Path(cache_dir) if cache_dir else default_toolchain_dir()
@@ -100,6 +118,9 @@ def main(argv=None) -> int:
             print(f"{name if i == 0 else '':<{width}}  {'MISSING: ' if i == 0 else '  '}{line}")
     if status.get(SANDBOX) is None and (warning := sandbox_warning()):
         print(f"{SANDBOX:<{width}}  WARNING: {warning}")
+        if problem := fallback_problem(args.cache_dir):
+            status[SANDBOX] = problem
+            print(f"{SANDBOX:<{width}}  MISSING: {problem}")
     if any(problem is not None for problem in status.values()):
         print(f"\nInstall what is missing: the commands above, or all of it on Debian/Ubuntu with "
               f"`{INSTALL_ALL}`.", file=sys.stderr)

@@ -38,7 +38,10 @@ Isolation layers (``Sandbox.mode`` and ``Sandbox.uid_slots`` say which are in ef
   subject to permissions); rlimits, a new session, the slot uid when root, and otherwise a
   best-effort scan of ``/proc`` for an environment marker to kill escaped processes (a program
   can erase it). Without root *and* without bwrap a program runs as the caller and can read the
-  caller's files and signal its processes: use that only for trusted code.
+  caller's files and signal its processes: use that only for trusted code. Nothing binds
+  ``ro_binds`` into view there, so slot uids must pass every parent: one they cannot (root's
+  0700 home holding the toolchain caches) is refused with the fix (``OCTOPACK_CACHE_DIR``)
+  instead of failing every program that needs it.
 
 Using it::
 

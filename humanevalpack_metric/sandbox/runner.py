@@ -25,7 +25,7 @@ from .killer import MARKER_VAR, Killer
 from .limits import Limits, RunResult, cpu_limit
 from .slots import LOCK_DIR, SlotPool, uid_is_free
 from .watch import Watch
-from .workdirs import MAX_WALK_ENTRIES, fresh_workdir, hand_over, tree_usage
+from .workdirs import MAX_WALK_ENTRIES, fresh_workdir, hand_over, tree_usage, unsearchable_parent
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,29 @@ class Sandbox:
         for path in self.ro_binds:
             if not os.path.exists(path):
                 raise SandboxError(f"ro_bind {path} does not exist")
+            if self.uid_slots and self.mode == "rlimit":
+                self._check_reachable(path)
             if self.uid_slots:
                 mode = os.stat(path).st_mode
                 need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
                 if mode & need != need:
                     log.warning("sandbox: %s is not world-readable; slot uids cannot read it "
                                 "(use make_world_readable)", path)
+
+    @staticmethod
+    def _check_reachable(path: str) -> None:
+        """In the fallback there is no mount namespace to bind ``path`` into: slot uids reach it
+        through the host's directories. A parent they cannot pass would fail every program that
+        needs ``path`` (a toolchain's cache), so each would score 0: refuse, naming the fix."""
+        parent = unsearchable_parent(Path(path), hidden=())
+        if parent is not None:
+            raise SandboxUnavailable(
+                f"the sandbox's fallback (no bubblewrap) runs programs as slot uids on the "
+                f"host's files, and they cannot reach {path}: {parent} is mode "
+                f"{stat.S_IMODE(os.stat(parent).st_mode):04o}. Put octopack's caches where "
+                f"every user can pass, e.g. `export OCTOPACK_CACHE_DIR=/var/cache/octopack` "
+                f"and run `octopack toolchains prepare` again; or make bubblewrap work here "
+                f"(`apt-get install bubblewrap`, user namespaces allowed)")
 
     # -- work directories ----------------------------------------------------------------------
     def workdir(self, base: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[Path]:

@@ -50,8 +50,20 @@ def hand_over(workdir: Path, uid: int, slot_uids: range, hidden: Sequence[str]) 
             if st.st_uid != uid or st.st_gid != uid:
                 os.chown(name, uid, uid, follow_symlinks=False)
     os.chmod(workdir, 0o700)
+    parent = unsearchable_parent(workdir, hidden)
+    if parent is not None:
+        raise SandboxError(
+            f"{parent} is not searchable by the sandbox uid, so the work dir "
+            f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
+        )
+
+
+def unsearchable_parent(path: Path, hidden: Sequence[str]) -> Path | None:
+    """The first parent of ``path`` that other users cannot pass (no ``o+x``), else None.
+    Parents in ``hidden`` (recreated 0755 by bwrap) need nothing; our own private parents
+    below the temp dir (mkdtemp's 0700) get ``o+x`` (search, not listing) instead."""
     temp = Path(tempfile.gettempdir()).resolve()
-    for parent in workdir.parents:
+    for parent in Path(path).parents:
         in_hidden = any(parent == Path(h) or Path(h) in parent.parents for h in hidden)
         st = os.stat(parent)
         if in_hidden or st.st_mode & stat.S_IXOTH:
@@ -59,10 +71,8 @@ def hand_over(workdir: Path, uid: int, slot_uids: range, hidden: Sequence[str]) 
         if temp in parent.parents and st.st_uid == os.geteuid():
             os.chmod(parent, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)  # our mkdtemp: o+x only
         else:
-            raise SandboxError(
-                f"{parent} is not searchable by the sandbox uid, so the work dir "
-                f"{workdir} is unreachable: create work dirs with Sandbox.workdir()"
-            )
+            return parent
+    return None
 
 
 def tree_usage(path: Path) -> tuple[int, int]:

@@ -569,6 +569,35 @@ def test_fallback_work_dir_reachability(tmp_path):
         shutil.rmtree(outside)
 
 
+def test_fallback_refuses_a_read_only_path_slot_uids_cannot_reach(tmp_path):
+    """Without bubblewrap nothing binds a toolchain cache into view: a parent the slot uids
+    cannot pass (root's 0700 home, say) would fail every Go/Rust program, so the fallback
+    refuses it, naming the parent and the fix; our private temp parents get o+x instead."""
+    if not IS_ROOT:
+        pytest.skip("slot uids need root")
+    private = Path.home() / f".octopack-test-{uuid.uuid4().hex[:8]}"
+    (private / "cache").mkdir(parents=True)
+    os.chmod(private, 0o700)
+    try:
+        with pytest.warns(RuntimeWarning), pytest.raises(SandboxUnavailable) as refused:
+            Sandbox(ro_binds=[private / "cache"], mode="rlimit")
+        assert f"{private} is mode 0700" in str(refused.value)
+        assert "OCTOPACK_CACHE_DIR" in str(refused.value)
+        if BWRAP:  # bwrap binds it into a fresh tmpfs: nothing to refuse
+            Sandbox(ro_binds=[private / "cache"], mode="bwrap")
+    finally:
+        shutil.rmtree(private)
+    temp_private = tmp_path / "private"
+    (temp_private / "cache").mkdir(parents=True)
+    (temp_private / "cache" / "lib.txt").write_text("toolchain\n")
+    os.chmod(temp_private, 0o700)
+    with pytest.warns(RuntimeWarning):
+        fallback = Sandbox(ro_binds=[temp_private / "cache"], mode="rlimit")
+    with fallback.workdir() as wd:
+        result = fallback.run(["cat", str(temp_private / "cache" / "lib.txt")], wd, timeout=5)
+    assert (result.returncode, result.stdout) == (0, "toolchain\n")
+
+
 @pytest.mark.toolchain
 def test_c_daemon_that_hides_from_proc_is_killed(sandbox, workdir, marker):
     if not shutil.which("cc"):

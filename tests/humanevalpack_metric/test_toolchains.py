@@ -149,3 +149,28 @@ def test_installed_toolchains_are_all_found(capsys):
     assert toolchains.check() == {name: None for name in (*LANGUAGES, toolchains.SANDBOX)}
     assert toolchains.main(["check"]) == 0
     assert capsys.readouterr().out.count(" ok") == len(LANGUAGES) + 1
+
+
+def test_check_names_a_toolchain_cache_the_fallback_cannot_reach(monkeypatch, tmp_path, capsys):
+    """As root without working bubblewrap, programs run as slot uids on the host's files: a
+    cache below a parent they cannot pass (root's 0700 home) is named with the fix."""
+    if os.geteuid() != 0:
+        pytest.skip("the fallback runs as slot uids only as root")
+    private = Path.home() / f".octopack-test-{os.getpid()}"
+    (private / "cache").mkdir(parents=True)
+    os.chmod(private, 0o700)
+    try:
+        unreachable = private / "cache" / "toolchains"  # not made yet: judged by its nearest parent
+        problem = toolchains.fallback_problem(unreachable)
+        assert problem is not None and f"{private} is mode 0700" in problem
+        assert "OCTOPACK_CACHE_DIR" in problem
+        assert toolchains.fallback_problem(tmp_path / "toolchains") is None
+        monkeypatch.setattr(toolchains, "check", lambda languages: dict.fromkeys(
+            (*languages, toolchains.SANDBOX)))
+        monkeypatch.setattr(toolchains, "sandbox_warning", lambda: "no user namespaces")
+        assert toolchains.main(["check", "--cache-dir", str(unreachable)]) == 1
+        out = capsys.readouterr().out
+        assert "WARNING: no user namespaces" in out and "MISSING: the sandbox's fallback" in out
+        assert toolchains.main(["check", "--cache-dir", str(tmp_path / "toolchains")]) == 0
+    finally:
+        shutil.rmtree(private)
