@@ -29,6 +29,7 @@ import datasets
 from commitpack_dataset.decontamination.settings import DecontaminationSettings
 from commitpack_dataset.evol_instruct.prompts import MODES
 from commitpack_dataset.evol_instruct.seeds import SEED_FORMATS
+from commitpack_dataset.prepared import rows_hash
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,8 @@ class EvolInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
     Besides the config fields, the constructor takes ``backend=`` (any generation backend; default:
     an ``OpenAIBackend`` from ``base_url`` / ``api_key_env``), ``seed_rows=`` (a ``datasets.Dataset``
     or a list of dicts of seeds), ``decontaminator=`` (a prepared ``Decontaminator``) and
-    ``progress=``. None of them is part of the config or its hash.
+    ``progress=``. None of them is part of the config; seed rows given here key the cache
+    directory (``prepared.rows_hash``).
     """
 
     BUILDER_CONFIG_CLASS = EvolInstructConfig
@@ -147,6 +149,7 @@ class EvolInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
 
     def __init__(self, *args, backend: Any = None, seed_rows: Any = None, decontaminator: Any = None,
                  progress: bool = True, dataset_name: Optional[str] = None, **kwargs):
+        kwargs["hash"] = rows_hash(kwargs.get("hash"), seed_rows=seed_rows)
         super().__init__(*args, dataset_name=dataset_name or "evol_instruct", **kwargs)
         if self.config.name in MODES:  # the config names its mode
             self.config.mode = self.config.name

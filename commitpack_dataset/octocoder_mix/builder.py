@@ -30,7 +30,7 @@ import datasets
 from commitpack_dataset.decontamination.settings import DecontaminationSettings
 from commitpack_dataset.octocoder_mix.commits import HUMANEVALPACK_LANGUAGES, SAMPLINGS, display_names
 from commitpack_dataset.octocoder_mix.oasst import OASST_FORMATS
-from commitpack_dataset.prepared import PreparedFiles
+from commitpack_dataset.prepared import PreparedFiles, rows_hash
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,8 @@ class OctoCoderMix(PreparedFiles, datasets.GeneratorBasedBuilder):
 
     Besides the config fields, the constructor takes ``oasst_rows=`` and ``commit_rows=`` (a loaded
     ``datasets.Dataset`` or list of dicts, replacing the configured source) and ``decontaminator=``
-    (a prepared ``Decontaminator``). None of them is part of the config or its hash.
+    (a prepared ``Decontaminator``). None of them is part of the config; rows given here key the
+    cache directory (``prepared.rows_hash``).
     """
 
     BUILDER_CONFIG_CLASS = OctoCoderMixConfig
@@ -121,6 +122,7 @@ class OctoCoderMix(PreparedFiles, datasets.GeneratorBasedBuilder):
 
     def __init__(self, *args, oasst_rows: Any = None, commit_rows: Any = None, decontaminator: Any = None,
                  dataset_name: Optional[str] = None, **kwargs):
+        kwargs["hash"] = rows_hash(kwargs.get("hash"), oasst_rows=oasst_rows, commit_rows=commit_rows)
         super().__init__(*args, dataset_name=dataset_name or "octocoder_mix", **kwargs)
         self.config.validate()
         self.oasst_rows = oasst_rows

@@ -31,6 +31,7 @@ import datasets
 
 from commitpack_dataset.decontamination.settings import DecontaminationSettings
 from commitpack_dataset.oss_instruct.seeds import MAGICODER_SEED_SOURCES, language_configs
+from commitpack_dataset.prepared import rows_hash
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class OSSInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
     ``OpenAIBackend`` from ``base_url`` / ``api_key_env``), ``seed_documents=`` (a loaded
     ``datasets.Dataset`` of seeds), ``decontaminator=`` (a prepared ``Decontaminator``) and
     ``progress=`` (the generation progress bar, on by default). None of them is part of the
-    config or its hash.
+    config; seed documents given here key the cache directory (``prepared.rows_hash``).
     """
 
     BUILDER_CONFIG_CLASS = OSSInstructConfig
@@ -150,6 +151,7 @@ class OSSInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
 
     def __init__(self, *args, backend: Any = None, seed_documents: Any = None, decontaminator: Any = None,
                  progress: bool = True, dataset_name: Optional[str] = None, **kwargs):
+        kwargs["hash"] = rows_hash(kwargs.get("hash"), seed_documents=seed_documents)
         super().__init__(*args, dataset_name=dataset_name or "oss_instruct", **kwargs)
         if self.config.name in language_configs():  # the config names its language
             self.config.language = self.config.name
