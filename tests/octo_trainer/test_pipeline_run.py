@@ -213,6 +213,7 @@ window.addEventListener("load", () => {
 
 
 def test_a_rerun_reuses_every_stage_upstream_of_a_changed_key(pipeline_run):
+    """Changed keys rerun only their stage and what is downstream of it."""
     run, config = pipeline_run
     before = states(run)
     run_octopack(config, "--set", "eval.max_new_tokens=8", "--until", "eval", log=run.parent / "rerun.log")
@@ -222,3 +223,10 @@ def test_a_rerun_reuses_every_stage_upstream_of_a_changed_key(pipeline_run):
     assert again["eval"]["fingerprint"] != before["eval"]["fingerprint"]
     assert (run / before["eval"]["directory"] / "complete.json").is_file()  # the old result is kept
     assert "transformers serve" not in (run.parent / "rerun.log").read_text()  # no teacher was needed
+    # a key upstream (the mix) reruns that stage and what reads it, nothing before it
+    run_octopack(config, "--set", "mix.oasst_rows=10", "--until", "analysis", log=run.parent / "mix.log")
+    mixed = states(run)
+    assert [mixed[name]["status"] for name in STAGES[:6]] == ["reused"] * 4 + ["done"] * 2
+    assert {n: mixed[n]["fingerprint"] for n in STAGES[:4]} == {n: before[n]["fingerprint"] for n in STAGES[:4]}
+    assert all(mixed[n]["fingerprint"] != before[n]["fingerprint"] for n in ("mix", "analysis"))
+    assert mixed["mix"]["summary"]["components"]["oasst"] == 10, mixed["mix"]["summary"]
