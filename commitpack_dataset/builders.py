@@ -34,6 +34,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.cache_keys import LocalSourcesKey
 from commitpack_dataset.construction import FETCH_FIELDS, FIELDS, drop_table
 from commitpack_dataset.filters.commitpack import opt_out_logins
 from commitpack_dataset.filters.tokens import MAX_TOKENS, MIN_TOKENS, STARCODER_TOKENIZER, describe_counter
@@ -146,10 +147,11 @@ def language_configs(config_class=CommitPackConfig) -> List[CommitPackConfig]:
     return configs + [config_class(name=ALL_LANGUAGES_CONFIG, languages=None)]
 
 
-class _MinedCommitsBuilder(datasets.GeneratorBasedBuilder):
+class _MinedCommitsBuilder(LocalSourcesKey, datasets.GeneratorBasedBuilder):
     """Shared machinery: one ``train`` split whose gen_kwargs list the opened repositories."""
 
     BUILDER_CONFIG_CLASS = CommitPackConfig
+    LOCAL_SOURCES = ("repositories", "data_dir", "tokenizer")  # new commits, rewritten files: a new build
     DEFAULT_DATASET_NAME = "commitpack"
     DESCRIPTION = ""
     FT = False

@@ -11,6 +11,10 @@ import dataclasses
 from typing import Optional, Tuple
 
 
+#: the fields naming the benchmark copies (a builder's cache is keyed by their state too)
+BENCHMARK_SOURCES = ("humaneval_source", "mbpp_source", "humanevalpack_dir")
+
+
 @dataclasses.dataclass
 class DecontaminationSettings:
     """``decontaminate`` (on) against HumanEval, MBPP and HumanEvalPack (``humaneval_source``,

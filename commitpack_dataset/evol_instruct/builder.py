@@ -26,10 +26,10 @@ from typing import Any, Dict, Optional, Tuple
 
 import datasets
 
-from commitpack_dataset.decontamination.settings import DecontaminationSettings
+from commitpack_dataset.decontamination.settings import BENCHMARK_SOURCES, DecontaminationSettings
 from commitpack_dataset.evol_instruct.prompts import MODES
 from commitpack_dataset.evol_instruct.seeds import SEED_FORMATS
-from commitpack_dataset.prepared import rows_hash
+from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)
@@ -131,17 +131,18 @@ def evol_instruct_configs() -> list:
     return [EvolInstructConfig(name=mode, mode=mode) for mode in MODES]
 
 
-class EvolInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
+class EvolInstruct(LocalSourcesKey, TeacherBuilder, datasets.GeneratorBasedBuilder):
     """Instructions evolved round after round by a teacher model, with their answers.
 
     Besides the config fields, the constructor takes ``backend=`` (any generation backend; default:
     an ``OpenAIBackend`` from ``base_url`` / ``api_key_env``), ``seed_rows=`` (a ``datasets.Dataset``
     or a list of dicts of seeds), ``decontaminator=`` (a prepared ``Decontaminator``) and
     ``progress=``. None of them is part of the config; seed rows given here key the cache
-    directory (``prepared.rows_hash``).
+    directory (``cache_keys``).
     """
 
     BUILDER_CONFIG_CLASS = EvolInstructConfig
+    LOCAL_SOURCES = ("seed_dataset", "seed_data_dir", *BENCHMARK_SOURCES)
     BUILDER_CONFIGS = evol_instruct_configs()
     DEFAULT_CONFIG_NAME = "code"
     FIELDS, FEATURES = FIELDS, FEATURES

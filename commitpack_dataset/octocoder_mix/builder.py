@@ -27,10 +27,11 @@ from typing import Any, Dict, Optional, Tuple
 
 import datasets
 
-from commitpack_dataset.decontamination.settings import DecontaminationSettings
+from commitpack_dataset.decontamination.settings import BENCHMARK_SOURCES, DecontaminationSettings
 from commitpack_dataset.octocoder_mix.commits import HUMANEVALPACK_LANGUAGES, SAMPLINGS, display_names
 from commitpack_dataset.octocoder_mix.oasst import OASST_FORMATS
-from commitpack_dataset.prepared import PreparedFiles, rows_hash
+from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
+from commitpack_dataset.prepared import PreparedFiles
 
 logger = logging.getLogger(__name__)
 
@@ -106,16 +107,18 @@ class OctoCoderMixConfig(DecontaminationSettings, datasets.BuilderConfig):
         display_names(self.languages)  # unknown languages fail here, naming close matches
 
 
-class OctoCoderMix(PreparedFiles, datasets.GeneratorBasedBuilder):
+class OctoCoderMix(LocalSourcesKey, PreparedFiles, datasets.GeneratorBasedBuilder):
     """OASST first pairs plus sampled CommitPackFT commits, in OctoCoder's ``prompt``/``completion`` form.
 
     Besides the config fields, the constructor takes ``oasst_rows=`` and ``commit_rows=`` (a loaded
     ``datasets.Dataset`` or list of dicts, replacing the configured source) and ``decontaminator=``
     (a prepared ``Decontaminator``). None of them is part of the config; rows given here key the
-    cache directory (``prepared.rows_hash``).
+    cache directory (``cache_keys``).
     """
 
     BUILDER_CONFIG_CLASS = OctoCoderMixConfig
+    LOCAL_SOURCES = ("oasst_dataset", "oasst_data_dir", "phrases_file", "commit_data_dir", "commit_repositories",
+                     *BENCHMARK_SOURCES)
     BUILDER_CONFIGS = [OctoCoderMixConfig(name="default")]
     DEFAULT_CONFIG_NAME = "default"
     FIELDS, FEATURES = FIELDS, FEATURES

@@ -29,9 +29,9 @@ from typing import Any, Optional, Tuple
 
 import datasets
 
-from commitpack_dataset.decontamination.settings import DecontaminationSettings
+from commitpack_dataset.decontamination.settings import BENCHMARK_SOURCES, DecontaminationSettings
 from commitpack_dataset.oss_instruct.seeds import MAGICODER_SEED_SOURCES, language_configs
-from commitpack_dataset.prepared import rows_hash
+from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def oss_instruct_configs() -> list:
     return [OSSInstructConfig(name=name, language=name) for name in language_configs()]
 
 
-class OSSInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
+class OSSInstruct(LocalSourcesKey, TeacherBuilder, datasets.GeneratorBasedBuilder):
     """OSS-Instruct problems and solutions generated from code seeds by a teacher model.
 
     Besides the config fields, the constructor takes ``backend=`` (any generation backend, e.g. an
@@ -140,10 +140,11 @@ class OSSInstruct(TeacherBuilder, datasets.GeneratorBasedBuilder):
     ``OpenAIBackend`` from ``base_url`` / ``api_key_env``), ``seed_documents=`` (a loaded
     ``datasets.Dataset`` of seeds), ``decontaminator=`` (a prepared ``Decontaminator``) and
     ``progress=`` (the generation progress bar, on by default). None of them is part of the
-    config; seed documents given here key the cache directory (``prepared.rows_hash``).
+    config; seed documents given here key the cache directory (``cache_keys``).
     """
 
     BUILDER_CONFIG_CLASS = OSSInstructConfig
+    LOCAL_SOURCES = ("seed_dataset", "seed_data_dir", "seed_files", "seed_repositories", *BENCHMARK_SOURCES)
     BUILDER_CONFIGS = oss_instruct_configs()
     DEFAULT_CONFIG_NAME = "python"
     FIELDS, FEATURES = FIELDS, FEATURES

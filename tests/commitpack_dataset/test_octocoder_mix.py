@@ -269,33 +269,3 @@ def test_cli_build_stats_push(tmp_path, mix_repo, test_data_dir, local_hub, caps
     card = open(local_hub.api.hf_hub_download(repo_id, "README.md", repo_type="dataset"), encoding="utf-8").read()
     assert "oasst_unwanted_phrase" in card and "first question/answer pairs" in card
 
-
-def test_rows_handed_in_key_the_cache_so_other_rows_are_never_answered_by_an_old_build(tmp_path, sample_rows):
-    """``datasets`` keys a builder's cache by its config: rows handed to the constructor must key
-    it too, or a second build in the same cache_dir silently returns the first build's data (the
-    pipeline's mix stage hands in the run's CommitPackFT rows)."""
-    from datasets import Dataset
-
-    from commitpack_dataset import EvolInstruct, OSSInstruct
-
-    def mix(oasst_rows):
-        builder = OctoCoderMix(cache_dir=str(tmp_path / "cache"), oasst_rows=oasst_rows, commit_rows=[],
-                               decontaminate=False)
-        builder.download_and_prepare()
-        return builder._output_dir, len(builder.as_dataset("train"))
-
-    five, three = mix(sample_rows[:5]), mix(sample_rows[:3])
-    assert five[1] == 5 and three[1] == 3 and five[0] != three[0]
-    assert mix([dict(row) for row in sample_rows[:5]]) == five  # the same rows: the same build, reused
-    as_dataset = mix(Dataset.from_list(sample_rows[:5]))
-    assert as_dataset[1] == 5 and mix(Dataset.from_list(sample_rows[:5])) == as_dataset
-    assert mix(Dataset.from_list(sample_rows[:4]))[0] != as_dataset[0]
-    seeds = [{"instruction": "Reverse a list.", "output": "xs[::-1]"}]
-
-    def output_dirs(builder_class, **rows):
-        return {builder_class(cache_dir=str(tmp_path / "teachers"), **rows)._output_dir for _ in range(2)}
-
-    assert output_dirs(EvolInstruct, seed_rows=seeds) != output_dirs(EvolInstruct, seed_rows=seeds * 2)
-    assert len(output_dirs(EvolInstruct, seed_rows=seeds)) == 1
-    documents = [{"content": "def f():\n    return 1\n"}]
-    assert output_dirs(OSSInstruct, seed_documents=documents) != output_dirs(OSSInstruct, seed_documents=[])
