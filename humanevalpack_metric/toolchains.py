@@ -23,7 +23,7 @@ from pathlib import Path
 from octopack_common import cache_dir
 
 from .languages import LANGUAGES, ToolchainMissing, get_language
-from .sandbox import Sandbox, SandboxUnavailable
+from .sandbox import Sandbox, SandboxUnavailable, fallback_unreachable
 
 SANDBOX = "sandbox"  # the row of check() that is not a language
 INSTALL_ALL = "scripts/install_toolchains.sh"
@@ -73,16 +73,7 @@ def fallback_problem(toolchain_dir: Path | None = None) -> str | None:
     programs needing ``toolchain_dir``: slot uids cannot pass one of its parents. Else None."""
     if os.geteuid() != 0:
         return None
-    path = Path(toolchain_dir or default_toolchain_dir()).absolute()
-    while not path.exists():
-        path = path.parent
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            Sandbox(ro_binds=[path], mode="rlimit")
-        except SandboxUnavailable as unreachable:
-            return str(unreachable)
-    return None
+    return fallback_unreachable(toolchain_dir or default_toolchain_dir())
 
 
 def prepare(languages=LANGUAGES, cache_dir: Path | None = None) -> dict[str, float]:

@@ -105,8 +105,8 @@ CPython documents as unsafe with threads (it only calls ``setrlimit``/``prctl``/
 from .errors import SandboxError, SandboxUnavailable
 from .limits import GiB, MiB, Limits, RunResult
 from .procfs import uid_processes
-from .runner import Sandbox
+from .runner import Sandbox, fallback_unreachable
 from .workdirs import make_world_readable
 
 __all__ = ["GiB", "MiB", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable",
-           "make_world_readable", "uid_processes"]
+           "fallback_unreachable", "make_world_readable", "uid_processes"]

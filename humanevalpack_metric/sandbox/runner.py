@@ -34,6 +34,26 @@ _OWN_TASKS = 3  # the sandbox's processes in a run's pids group, besides the pro
 _RUN_IDS = itertools.count()
 
 
+def fallback_unreachable(path: str | os.PathLike) -> str | None:
+    """Why slot uids in the fallback could not reach ``path`` (None when they can). There is no
+    mount namespace to bind it into view: they pass through the host's directories, and a parent
+    they cannot pass would fail every program that needs ``path`` (a toolchain's cache) -- each
+    would score 0 -- so the fallback refuses it, naming the fix. A path not made yet is judged
+    by its nearest existing parent."""
+    target = existing = Path(os.path.abspath(path))
+    while not existing.exists():
+        existing = existing.parent
+    # a path not made yet will be made below ``existing``: that one must be passable too
+    parent = unsearchable_parent(existing if existing == target else target, hidden=(), exists=existing)
+    if parent is None:
+        return None
+    return (f"the sandbox's fallback (no bubblewrap) runs programs as slot uids on the host's files, and "
+            f"they cannot reach {path}: {parent} is mode {stat.S_IMODE(os.stat(parent).st_mode):04o}. Put "
+            f"octopack's caches where every user can pass, e.g. `export OCTOPACK_CACHE_DIR=/var/cache/octopack` "
+            f"and run `octopack toolchains prepare` again; or make bubblewrap work here "
+            f"(`apt-get install bubblewrap`, user namespaces allowed)")
+
+
 class Sandbox:
     """Runs commands isolated from the host and from each other.
 
@@ -132,18 +152,8 @@ class Sandbox:
 
     @staticmethod
     def _check_reachable(path: str) -> None:
-        """In the fallback there is no mount namespace to bind ``path`` into: slot uids reach it
-        through the host's directories. A parent they cannot pass would fail every program that
-        needs ``path`` (a toolchain's cache), so each would score 0: refuse, naming the fix."""
-        parent = unsearchable_parent(Path(path), hidden=())
-        if parent is not None:
-            raise SandboxUnavailable(
-                f"the sandbox's fallback (no bubblewrap) runs programs as slot uids on the "
-                f"host's files, and they cannot reach {path}: {parent} is mode "
-                f"{stat.S_IMODE(os.stat(parent).st_mode):04o}. Put octopack's caches where "
-                f"every user can pass, e.g. `export OCTOPACK_CACHE_DIR=/var/cache/octopack` "
-                f"and run `octopack toolchains prepare` again; or make bubblewrap work here "
-                f"(`apt-get install bubblewrap`, user namespaces allowed)")
+        if (problem := fallback_unreachable(path)) is not None:
+            raise SandboxUnavailable(problem)
 
     # -- work directories ----------------------------------------------------------------------
     def workdir(self, base: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[Path]:
