@@ -26,10 +26,10 @@ from typing import Any, Dict, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.decontamination.settings import BENCHMARK_SOURCES, DecontaminationSettings
 from commitpack_dataset.evol_instruct.prompts import MODES
 from commitpack_dataset.evol_instruct.seeds import SEED_FORMATS
-from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)

@@ -27,10 +27,10 @@ from typing import Any, Dict, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.decontamination.settings import BENCHMARK_SOURCES, DecontaminationSettings
 from commitpack_dataset.octocoder_mix.commits import HUMANEVALPACK_LANGUAGES, SAMPLINGS, display_names
 from commitpack_dataset.octocoder_mix.oasst import OASST_FORMATS
-from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.prepared import PreparedFiles
 
 logger = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ from typing import Any, Optional, Tuple
 
 import datasets
 
+from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.decontamination.settings import BENCHMARK_SOURCES, DecontaminationSettings
 from commitpack_dataset.oss_instruct.seeds import MAGICODER_SEED_SOURCES, language_configs
-from commitpack_dataset.cache_keys import LocalSourcesKey, rows_hash
 from commitpack_dataset.teacher_builder import TeacherBuilder, TeacherConfig
 
 logger = logging.getLogger(__name__)

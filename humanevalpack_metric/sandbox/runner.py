@@ -39,12 +39,8 @@ def fallback_unreachable(path: str | os.PathLike) -> str | None:
     mount namespace to bind it into view: they pass through the host's directories, and a parent
     they cannot pass would fail every program that needs ``path`` (a toolchain's cache) -- each
     would score 0 -- so the fallback refuses it, naming the fix. A path not made yet is judged
-    by its nearest existing parent."""
-    target = existing = Path(os.path.abspath(path))
-    while not existing.exists():
-        existing = existing.parent
-    # a path not made yet will be made below ``existing``: that one must be passable too
-    parent = unsearchable_parent(existing if existing == target else target, hidden=(), exists=existing)
+    by its existing parents."""
+    parent = unsearchable_parent(Path(os.path.abspath(path)), hidden=())
     if parent is None:
         return None
     return (f"the sandbox's fallback (no bubblewrap) runs programs as slot uids on the host's files, and "
@@ -141,19 +137,15 @@ class Sandbox:
         for path in self.ro_binds:
             if not os.path.exists(path):
                 raise SandboxError(f"ro_bind {path} does not exist")
-            if self.uid_slots and self.mode == "rlimit":
-                self._check_reachable(path)
-            if self.uid_slots:
-                mode = os.stat(path).st_mode
-                need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
-                if mode & need != need:
-                    log.warning("sandbox: %s is not world-readable; slot uids cannot read it "
-                                "(use make_world_readable)", path)
-
-    @staticmethod
-    def _check_reachable(path: str) -> None:
-        if (problem := fallback_unreachable(path)) is not None:
-            raise SandboxUnavailable(problem)
+            if not self.uid_slots:
+                continue
+            if self.mode == "rlimit" and (problem := fallback_unreachable(path)) is not None:
+                raise SandboxUnavailable(problem)
+            mode = os.stat(path).st_mode
+            need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+            if mode & need != need:
+                log.warning("sandbox: %s is not world-readable; slot uids cannot read it "
+                            "(use make_world_readable)", path)
 
     # -- work directories ----------------------------------------------------------------------
     def workdir(self, base: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[Path]:

@@ -58,15 +58,15 @@ def hand_over(workdir: Path, uid: int, slot_uids: range, hidden: Sequence[str]) 
         )
 
 
-def unsearchable_parent(path: Path, hidden: Sequence[str], exists: Path | None = None) -> Path | None:
+def unsearchable_parent(path: Path, hidden: Sequence[str]) -> Path | None:
     """The first parent of ``path`` that other users cannot pass (no ``o+x``), else None.
     Parents in ``hidden`` (recreated 0755 by bwrap) need nothing; our own private parents
-    below the temp dir (mkdtemp's 0700) get ``o+x`` (search, not listing) instead. ``exists``:
-    the nearest existing parent when ``path`` is not made yet (the ones below it will be)."""
+    below the temp dir (mkdtemp's 0700) get ``o+x`` (search, not listing) instead. Parents not
+    made yet are skipped (whoever makes them gives them the usual 0755)."""
     temp = Path(tempfile.gettempdir()).resolve()
     for parent in Path(path).parents:
-        if exists is not None and exists in parent.parents:
-            continue  # not made yet
+        if not parent.exists():
+            continue
         in_hidden = any(parent == Path(h) or Path(h) in parent.parents for h in hidden)
         st = os.stat(parent)
         if in_hidden or st.st_mode & stat.S_IXOTH:
