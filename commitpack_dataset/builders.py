@@ -151,7 +151,8 @@ class _MinedCommitsBuilder(LocalSourcesKey, datasets.GeneratorBasedBuilder):
     """Shared machinery: one ``train`` split whose gen_kwargs list the opened repositories."""
 
     BUILDER_CONFIG_CLASS = CommitPackConfig
-    LOCAL_SOURCES = ("repositories", "data_dir", "tokenizer")  # new commits, rewritten files: a new build
+    LOCAL_REPOSITORIES = ("repositories",)  # new commits, rewritten files: a new build
+    LOCAL_SOURCES = ("data_dir", "tokenizer")
     DEFAULT_DATASET_NAME = "commitpack"
     DESCRIPTION = ""
     FT = False

@@ -6,9 +6,10 @@ first one's data. Two kinds of input change that way here:
 
 * **Local sources named by path** (:class:`LocalSourcesKey`): a git repository that got new
   commits, a seed or benchmark file that was rewritten. Each builder lists the config fields that
-  name them (``LOCAL_SOURCES``); a repository counts by the commits its refs point at
-  (``git rev-parse HEAD --all``), a file by its size and modification time, a directory by its
-  files' (``.git`` excluded) -- as ``datasets`` counts local data files. Clone URLs count by their
+  name repositories it mines (``LOCAL_REPOSITORIES``: by the commits their refs point at, ``git
+  rev-parse HEAD --all``) and files it reads (``LOCAL_SOURCES``: a file by its size and
+  modification time, a directory by its files', ``.git`` excluded -- as ``datasets`` counts local
+  data files; a work tree read as files counts by its files, uncommitted edits included). Clone URLs count by their
   address only (they are fetched when the build runs): pass ``download_mode="force_redownload"``
   to pick up new commits upstream.
 * **Rows handed to the constructor** (:func:`rows_hash`, passed as ``datasets``' ``hash=``).
@@ -50,17 +51,16 @@ def rows_hash(builder_hash: str | None, **inputs: Any) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def source_state(location: str) -> Any:
-    """What a local path's contents are keyed by (None for anything that is not a local path)."""
+def source_state(location: Any, repository: bool = False) -> Any:
+    """What a local path's contents are keyed by: a repository's refs, else its files' sizes and
+    modification times (None for anything that is not a local path)."""
     if not isinstance(location, str) or "://" in location or not os.path.exists(location):
         return None
     path = os.path.abspath(location)
-    if os.path.isdir(path) and (os.path.exists(os.path.join(path, ".git")) or
-                                os.path.isfile(os.path.join(path, "HEAD"))):
+    if repository:
         refs = subprocess.run(["git", "-C", path, "rev-parse", "HEAD", "--all"], capture_output=True,
                               text=True, timeout=120)
-        if refs.returncode == 0:
-            return [path, "git", sorted(set(refs.stdout.split()))]
+        return [path, "git", sorted(set(refs.stdout.split())) if refs.returncode == 0 else "unreadable"]
     if os.path.isfile(path):
         stat = os.stat(path)
         return [path, stat.st_size, stat.st_mtime_ns]
@@ -78,14 +78,16 @@ def source_state(location: str) -> Any:
     return [path, files]
 
 
-def sources_hash(values: Iterable[Any]) -> str | None:
-    """A digest of the local sources among ``values`` (strings or tuples of strings), None if none."""
+def sources_hash(values: Iterable[Any], repositories: Iterable[Any] = ()) -> str | None:
+    """A digest of the local sources among ``values`` and ``repositories`` (strings or tuples of
+    strings), None if none."""
     states = []
-    for value in values:
-        for location in (value if isinstance(value, (list, tuple)) else (value,)):
-            state = source_state(location)
-            if state is not None:
-                states.append(state)
+    for group, repository in ((values, False), (repositories, True)):
+        for value in group:
+            for location in (value if isinstance(value, (list, tuple)) else (value,)):
+                state = source_state(location, repository)
+                if state is not None:
+                    states.append(state)
     if not states:
         return None
     return hashlib.sha256(json.dumps(states, sort_keys=True).encode()).hexdigest()[:16]
@@ -93,11 +95,14 @@ def sources_hash(values: Iterable[Any]) -> str | None:
 
 class LocalSourcesKey:
     """A ``datasets`` builder mixin: the config id (the cache directory's name) also carries the
-    state of the local sources the config fields in ``LOCAL_SOURCES`` name."""
+    state of the local repositories and files its config fields in ``LOCAL_REPOSITORIES`` and
+    ``LOCAL_SOURCES`` name."""
 
+    LOCAL_REPOSITORIES: tuple = ()
     LOCAL_SOURCES: tuple = ()
 
     def _create_builder_config(self, *args, **kwargs):
         config, config_id = super()._create_builder_config(*args, **kwargs)
-        digest = sources_hash(getattr(config, field, None) for field in self.LOCAL_SOURCES)
+        digest = sources_hash([getattr(config, field, None) for field in self.LOCAL_SOURCES],
+                              [getattr(config, field, None) for field in self.LOCAL_REPOSITORIES])
         return config, (config_id if digest is None else f"{config_id}-src{digest}")

@@ -117,8 +117,8 @@ class OctoCoderMix(LocalSourcesKey, PreparedFiles, datasets.GeneratorBasedBuilde
     """
 
     BUILDER_CONFIG_CLASS = OctoCoderMixConfig
-    LOCAL_SOURCES = ("oasst_dataset", "oasst_data_dir", "phrases_file", "commit_data_dir", "commit_repositories",
-                     *BENCHMARK_SOURCES)
+    LOCAL_REPOSITORIES = ("commit_repositories",)
+    LOCAL_SOURCES = ("oasst_dataset", "oasst_data_dir", "phrases_file", "commit_data_dir", *BENCHMARK_SOURCES)
     BUILDER_CONFIGS = [OctoCoderMixConfig(name="default")]
     DEFAULT_CONFIG_NAME = "default"
     FIELDS, FEATURES = FIELDS, FEATURES

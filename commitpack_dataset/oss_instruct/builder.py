@@ -144,7 +144,8 @@ class OSSInstruct(LocalSourcesKey, TeacherBuilder, datasets.GeneratorBasedBuilde
     """
 
     BUILDER_CONFIG_CLASS = OSSInstructConfig
-    LOCAL_SOURCES = ("seed_dataset", "seed_data_dir", "seed_files", "seed_repositories", *BENCHMARK_SOURCES)
+    LOCAL_REPOSITORIES = ("seed_repositories",)
+    LOCAL_SOURCES = ("seed_dataset", "seed_data_dir", "seed_files", *BENCHMARK_SOURCES)
     BUILDER_CONFIGS = oss_instruct_configs()
     DEFAULT_CONFIG_NAME = "python"
     FIELDS, FEATURES = FIELDS, FEATURES

@@ -77,5 +77,18 @@ def test_new_commits_and_rewritten_seed_files_make_a_new_build(tmp_path):
     seeds.write_text(json.dumps({"instruction": "Sort a list.", "output": "sorted(xs)"}) + "\n")
     os.utime(seeds, ns=(os.stat(seeds).st_atime_ns, os.stat(seeds).st_mtime_ns + 1_000_000))
     assert evol_dir() != before
+    # a work tree read as seed files counts by its files: an uncommitted edit is a new build
+    (repo.path / "app.py").write_text("x = 5\n" * 40)
+    os.utime(repo.path / "app.py", ns=(0, os.stat(repo.path / "app.py").st_mtime_ns + 1_000_000))
+
+    def oss_dir(**sources):
+        return OSSInstruct(cache_dir=str(tmp_path / "oss"), **sources)._output_dir
+
+    files_before = oss_dir(seed_files=(str(repo.path),))
+    repository_before = oss_dir(seed_repositories=(str(repo.path),))
+    (repo.path / "app.py").write_text("x = 6\n" * 40)
+    os.utime(repo.path / "app.py", ns=(0, os.stat(repo.path / "app.py").st_mtime_ns + 1_000_000))
+    assert oss_dir(seed_files=(str(repo.path),)) != files_before
+    assert oss_dir(seed_repositories=(str(repo.path),)) == repository_before  # it reads commits
     hub_id = EvolInstruct(cache_dir=str(tmp_path / "evol"), seed_dataset="sahil2801/CodeAlpaca-20k")
     assert "-src" not in hub_id._output_dir  # a Hub id counts by its name, as datasets does
